@@ -1,0 +1,20 @@
+//! The `archs` table.
+
+use sea_orm::entity::prelude::*;
+
+/// One row of `archs`.
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "archs")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    #[sea_orm(unique)]
+    pub name: String,
+    pub description: Option<String>,
+}
+
+/// No relations are declared: joins are written out where they are needed.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

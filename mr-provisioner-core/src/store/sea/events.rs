@@ -1,0 +1,67 @@
+//! [`EventStore`] on sea-orm.
+
+use async_trait::async_trait;
+use sea_orm::{ActiveValue::*, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+use super::entity::machine_events::{self, ActiveModel, Column, Entity};
+use super::{Conn, SeaStore, crud, error};
+use crate::error::{Error, Result};
+use crate::id::{EventId, MachineId, UserId};
+use crate::model::event::{EventKind, MachineEvent, NewEvent};
+use crate::model::{Timestamp, now};
+use crate::store::{EventStore, Page};
+
+fn to_model(r: machine_events::Model) -> Result<MachineEvent> {
+    Ok(MachineEvent {
+        id: EventId(r.id),
+        machine_id: MachineId(r.machine_id),
+        user_id: r.user_id.map(UserId),
+        username: r.username,
+        date: r.date,
+        kind: EventKind::from_code(r.kind)?,
+        info: r.info,
+    })
+}
+
+#[async_trait]
+impl<C: Conn> EventStore for SeaStore<C> {
+    async fn event_record(&self, new: &NewEvent) -> Result<MachineEvent> {
+        if !new.info.is_object() {
+            return Err(Error::bug("event info must be a JSON object"));
+        }
+        let row = ActiveModel {
+            id: NotSet,
+            machine_id: Set(new.machine_id.0),
+            user_id: Set(new.user_id.map(|u| u.0)),
+            username: Set(new.username.clone()),
+            date: Set(now()),
+            kind: Set(new.kind.code()),
+            info: Set(new.info.clone()),
+        };
+        to_model(crud::insert(self.db(), row, "machine event").await?)
+    }
+
+    async fn event_list(&self, machine_id: MachineId, page: Page) -> Result<Vec<MachineEvent>> {
+        let mut q = Entity::find().filter(Column::MachineId.eq(machine_id.0));
+        if let Some(before) = page.before {
+            q = q.filter(Column::Id.lt(before));
+        }
+        q.order_by_desc(Column::Id)
+            .limit(page.limit)
+            .all(self.db())
+            .await
+            .map_err(error::other)?
+            .into_iter()
+            .map(to_model)
+            .collect()
+    }
+
+    async fn event_purge(&self, before: Timestamp) -> Result<u64> {
+        Entity::delete_many()
+            .filter(Column::Date.lt(before))
+            .exec(self.db())
+            .await
+            .map(|r| r.rows_affected)
+            .map_err(error::other)
+    }
+}

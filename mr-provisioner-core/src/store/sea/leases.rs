@@ -1,0 +1,73 @@
+//! [`LeaseStore`] on sea-orm.
+
+use std::net::Ipv4Addr;
+
+use async_trait::async_trait;
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ActiveValue::*, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+
+use super::entity::leases::{self, ActiveModel, Column, Entity};
+use super::{Conn, SeaStore, crud, error};
+use crate::error::Result;
+use crate::id::LeaseId;
+use crate::mac::MacAddr;
+use crate::model::Timestamp;
+use crate::model::lease::Lease;
+use crate::store::LeaseStore;
+
+fn to_model(r: leases::Model) -> Result<Lease> {
+    Ok(Lease {
+        id: LeaseId(r.id),
+        mac: crud::parse_column("leases", "mac", &r.mac)?,
+        ipv4: crud::parse_opt("leases", "ipv4", r.ipv4.as_deref())?,
+        last_seen: r.last_seen,
+    })
+}
+
+#[async_trait]
+impl<C: Conn> LeaseStore for SeaStore<C> {
+    async fn lease_upsert(
+        &self,
+        mac: MacAddr,
+        ipv4: Option<Ipv4Addr>,
+        at: Timestamp,
+    ) -> Result<Lease> {
+        let row = ActiveModel {
+            id: NotSet,
+            mac: Set(mac.to_string()),
+            ipv4: Set(ipv4.map(|a| a.to_string())),
+            last_seen: Set(at),
+        };
+        let r = Entity::insert(row)
+            .on_conflict(
+                OnConflict::column(Column::Mac)
+                    .update_columns([Column::Ipv4, Column::LastSeen])
+                    .to_owned(),
+            )
+            .exec_with_returning(self.db())
+            .await
+            .map_err(error::other)?;
+        to_model(r)
+    }
+
+    async fn lease_by_mac(&self, mac: MacAddr) -> Result<Option<Lease>> {
+        Entity::find()
+            .filter(Column::Mac.eq(mac.to_string()))
+            .one(self.db())
+            .await
+            .map_err(error::other)?
+            .map(to_model)
+            .transpose()
+    }
+
+    async fn lease_list(&self) -> Result<Vec<Lease>> {
+        Entity::find()
+            .order_by_asc(Column::Id)
+            .all(self.db())
+            .await
+            .map_err(error::other)?
+            .into_iter()
+            .map(to_model)
+            .collect()
+    }
+}

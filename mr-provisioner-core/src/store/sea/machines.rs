@@ -1,0 +1,332 @@
+//! [`MachineStore`] on sea-orm, with the query language turned into SQL expressions.
+
+use async_trait::async_trait;
+use sea_orm::sea_query::{Alias, Cond, Expr, ExprTrait, JoinType, Order, Query, SelectStatement};
+use sea_orm::{ActiveValue::*, ColumnTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter};
+
+use super::entity::machines::{self, ActiveModel, Column, Entity};
+use super::entity::{archs, bmcs, subarchs};
+use super::{Conn, SeaStore, crud, error};
+use crate::error::{Error, Result};
+use crate::id::*;
+use crate::model::bmc::check_bmc_info;
+use crate::model::machine::{Machine, MachineSummary, NewMachine};
+use crate::model::now;
+use crate::query::{CmpOp, Field, Filter, IntField, TextField};
+use crate::store::{ArchStore, BmcStore, MachineListQuery, MachineStore};
+
+const KIND: &str = "machine";
+
+pub(crate) fn to_model(r: machines::Model) -> Result<Machine> {
+    Ok(Machine {
+        id: MachineId(r.id),
+        state: crud::parse_column("machines", "state", &r.state)?,
+        name: r.name,
+        arch_id: ArchId(r.arch_id),
+        subarch_id: r.subarch_id.map(SubarchId),
+        bmc_id: r.bmc_id.map(BmcId),
+        bmc_info: r.bmc_info,
+        kernel_id: r.kernel_id.map(ImageId),
+        initrd_id: r.initrd_id.map(ImageId),
+        preseed_id: r.preseed_id.map(PreseedId),
+        kernel_opts: r.kernel_opts,
+        netboot_enabled: r.netboot_enabled,
+        created_at: r.created_at,
+    })
+}
+
+fn row(id: sea_orm::ActiveValue<i64>, new: &NewMachine) -> ActiveModel {
+    ActiveModel {
+        id,
+        name: Set(new.name.clone()),
+        arch_id: Set(new.arch_id.0),
+        subarch_id: Set(new.subarch_id.map(|i| i.0)),
+        bmc_id: Set(new.bmc_id.map(|i| i.0)),
+        bmc_info: Set(new.bmc_info.clone()),
+        kernel_id: Set(new.kernel_id.map(|i| i.0)),
+        initrd_id: Set(new.initrd_id.map(|i| i.0)),
+        preseed_id: Set(new.preseed_id.map(|i| i.0)),
+        kernel_opts: Set(new.kernel_opts.clone()),
+        netboot_enabled: Set(new.netboot_enabled),
+        state: Set(new.state.as_str().to_string()),
+        created_at: NotSet,
+    }
+}
+
+impl<C: Conn> SeaStore<C> {
+    /// Checks a machine's references beyond what foreign keys can say: the subarch belongs
+    /// to the machine's arch, and the BMC info suits the BMC's kind.
+    async fn check_machine(&self, new: &NewMachine) -> Result<()> {
+        new.validate()?;
+        self.arch_get(new.arch_id)
+            .await
+            .map_err(|_| Error::invalid("arch", format!("no arch with id {}", new.arch_id)))?;
+        if let Some(sid) = new.subarch_id {
+            let sub = self
+                .subarch_get(sid)
+                .await
+                .map_err(|_| Error::invalid("subarch", format!("no subarch with id {sid}")))?;
+            if sub.arch_id != new.arch_id {
+                return Err(Error::invalid(
+                    "subarch",
+                    format!("subarch {} belongs to another arch", sub.name),
+                ));
+            }
+        }
+        match new.bmc_id {
+            Some(bid) => {
+                let bmc = self
+                    .bmc_get(bid)
+                    .await
+                    .map_err(|_| Error::invalid("bmc", format!("no BMC with id {bid}")))?;
+                check_bmc_info(bmc.kind, &new.bmc_info)?;
+            }
+            None if !new.bmc_info.is_empty() => {
+                return Err(Error::invalid("bmc_info", "BMC info needs a BMC"));
+            }
+            None => {}
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, FromQueryResult)]
+struct SummaryRow {
+    id: i64,
+    name: String,
+    arch_id: i64,
+    subarch_id: Option<i64>,
+    bmc_id: Option<i64>,
+    bmc_info: String,
+    kernel_id: Option<i64>,
+    initrd_id: Option<i64>,
+    preseed_id: Option<i64>,
+    kernel_opts: String,
+    netboot_enabled: bool,
+    state: String,
+    created_at: chrono::DateTime<chrono::Utc>,
+    arch_name: String,
+    subarch_name: Option<String>,
+}
+
+impl SummaryRow {
+    fn into_summary(self) -> Result<MachineSummary> {
+        let machine = to_model(machines::Model {
+            id: self.id,
+            name: self.name,
+            arch_id: self.arch_id,
+            subarch_id: self.subarch_id,
+            bmc_id: self.bmc_id,
+            bmc_info: self.bmc_info,
+            kernel_id: self.kernel_id,
+            initrd_id: self.initrd_id,
+            preseed_id: self.preseed_id,
+            kernel_opts: self.kernel_opts,
+            netboot_enabled: self.netboot_enabled,
+            state: self.state,
+            created_at: self.created_at,
+        })?;
+        Ok(MachineSummary {
+            machine,
+            arch: self.arch_name,
+            subarch: self.subarch_name,
+        })
+    }
+}
+
+/// `(SELECT COUNT(*) FROM <table> WHERE <table>.machine_id = machines.id)`.
+fn count_of(table: &'static str) -> Expr {
+    // Constant SQL: no user input is interpolated; values are bound elsewhere.
+    Expr::cust(format!(
+        r#"(SELECT COUNT(*) FROM "{table}" WHERE "{table}"."machine_id" = "machines"."id")"#
+    ))
+}
+
+fn text_expr(field: TextField) -> Expr {
+    match field {
+        TextField::Name => Expr::col((machines::Entity, machines::Column::Name)),
+        TextField::Arch => Expr::col((archs::Entity, archs::Column::Name)),
+        // Machines without a BMC have the empty BMC type, as in the original.
+        TextField::BmcType => Expr::cust_with_exprs(
+            "COALESCE($1, '')",
+            [Expr::col((bmcs::Entity, bmcs::Column::Kind))],
+        ),
+    }
+}
+
+fn int_expr(field: IntField) -> Expr {
+    match field {
+        IntField::AssigneeCount => count_of("assignments"),
+        IntField::InterfaceCount => count_of("interfaces"),
+    }
+}
+
+fn compare(lhs: Expr, op: CmpOp, rhs: Expr) -> Expr {
+    match op {
+        CmpOp::Eq => lhs.eq(rhs),
+        CmpOp::Ne => lhs.ne(rhs),
+        CmpOp::Gt => lhs.gt(rhs),
+        CmpOp::Ge => lhs.gte(rhs),
+        CmpOp::Lt => lhs.lt(rhs),
+        CmpOp::Le => lhs.lte(rhs),
+    }
+}
+
+/// Turns a query-language filter into a condition. Values are always bound parameters.
+fn condition(filter: &Filter, backend: DbBackend) -> Cond {
+    match filter {
+        Filter::Const(true) => Cond::all(),
+        Filter::Const(false) => Cond::all().add(Expr::cust("1 = 0")),
+        Filter::And(parts) => parts
+            .iter()
+            .fold(Cond::all(), |c, p| c.add(condition(p, backend))),
+        // The parser turns `(or)` into `Const(true)`; an empty `Or` built by hand is false,
+        // as `Filter::matches` says.
+        Filter::Or(parts) if parts.is_empty() => Cond::all().add(Expr::cust("1 = 0")),
+        Filter::Or(parts) => parts
+            .iter()
+            .fold(Cond::any(), |c, p| c.add(condition(p, backend))),
+        Filter::Text { field, op, value } => {
+            let mut lhs = text_expr(*field);
+            if backend == DbBackend::Postgres && !matches!(op, CmpOp::Eq | CmpOp::Ne) {
+                // Byte order, as SQLite's default collation, not the locale's.
+                lhs = Expr::cust_with_exprs(r#"$1 COLLATE "C""#, [lhs]);
+            }
+            Cond::all().add(compare(lhs, *op, Expr::val(value.clone())))
+        }
+        Filter::Int { field, op, value } => {
+            Cond::all().add(compare(int_expr(*field), *op, Expr::val(*value)))
+        }
+        Filter::Like { field, substring } => {
+            // A case-sensitive substring test with no wildcards (LIKE would need escaping and
+            // is case-insensitive on SQLite).
+            let func = match backend {
+                DbBackend::Postgres => "strpos($1, $2) > 0",
+                _ => "instr($1, $2) > 0",
+            };
+            Cond::all().add(Expr::cust_with_exprs(
+                func,
+                [text_expr(*field), Expr::val(substring.clone())],
+            ))
+        }
+        Filter::IsNull { field, negated } => {
+            let e = match field {
+                Field::Text(t) => text_expr(*t),
+                Field::Int(i) => int_expr(*i),
+            };
+            Cond::all().add(if *negated {
+                e.is_not_null()
+            } else {
+                e.is_null()
+            })
+        }
+    }
+}
+
+fn list_statement(query: &MachineListQuery, backend: DbBackend) -> SelectStatement {
+    let mut q = Query::select();
+    q.columns([
+        (machines::Entity, Column::Id),
+        (machines::Entity, Column::Name),
+        (machines::Entity, Column::ArchId),
+        (machines::Entity, Column::SubarchId),
+        (machines::Entity, Column::BmcId),
+        (machines::Entity, Column::BmcInfo),
+        (machines::Entity, Column::KernelId),
+        (machines::Entity, Column::InitrdId),
+        (machines::Entity, Column::PreseedId),
+        (machines::Entity, Column::KernelOpts),
+        (machines::Entity, Column::NetbootEnabled),
+        (machines::Entity, Column::State),
+        (machines::Entity, Column::CreatedAt),
+    ])
+    .expr_as(
+        Expr::col((archs::Entity, archs::Column::Name)),
+        Alias::new("arch_name"),
+    )
+    .expr_as(
+        Expr::col((subarchs::Entity, subarchs::Column::Name)),
+        Alias::new("subarch_name"),
+    )
+    .from(machines::Entity)
+    .join(
+        JoinType::InnerJoin,
+        archs::Entity,
+        Expr::col((archs::Entity, archs::Column::Id)).equals((machines::Entity, Column::ArchId)),
+    )
+    .join(
+        JoinType::LeftJoin,
+        subarchs::Entity,
+        Expr::col((subarchs::Entity, subarchs::Column::Id))
+            .equals((machines::Entity, Column::SubarchId)),
+    )
+    .join(
+        JoinType::LeftJoin,
+        bmcs::Entity,
+        Expr::col((bmcs::Entity, bmcs::Column::Id)).equals((machines::Entity, Column::BmcId)),
+    )
+    .order_by((machines::Entity, Column::Id), Order::Asc);
+    if let Some(user) = query.assigned_to {
+        q.and_where(Expr::cust_with_exprs(
+            r#"EXISTS (SELECT 1 FROM "assignments" WHERE "assignments"."machine_id" = "machines"."id" AND "assignments"."user_id" = $1)"#,
+            [Expr::val(user.0)],
+        ));
+    }
+    if query.only_free {
+        q.and_where(Expr::cust(
+            r#"NOT EXISTS (SELECT 1 FROM "assignments" WHERE "assignments"."machine_id" = "machines"."id")"#,
+        ));
+    }
+    if let Some(f) = &query.filter {
+        q.cond_where(condition(f, backend));
+    }
+    if let Some(limit) = query.limit {
+        q.limit(limit);
+    }
+    q
+}
+
+#[async_trait]
+impl<C: Conn> MachineStore for SeaStore<C> {
+    async fn machine_create(&self, new: &NewMachine) -> Result<Machine> {
+        self.check_machine(new).await?;
+        let mut row = row(NotSet, new);
+        row.created_at = Set(now());
+        to_model(crud::insert(self.db(), row, KIND).await?)
+    }
+
+    async fn machine_get(&self, id: MachineId) -> Result<Machine> {
+        to_model(crud::get::<Entity, _>(self.db(), id.0, KIND).await?)
+    }
+
+    async fn machine_by_name(&self, name: &str) -> Result<Option<Machine>> {
+        Entity::find()
+            .filter(Column::Name.eq(name))
+            .one(self.db())
+            .await
+            .map_err(error::other)?
+            .map(to_model)
+            .transpose()
+    }
+
+    async fn machine_list(&self, query: &MachineListQuery) -> Result<Vec<MachineSummary>> {
+        let backend = self.db().get_database_backend();
+        let stmt = backend.build(&list_statement(query, backend));
+        SummaryRow::find_by_statement(stmt)
+            .all(self.db())
+            .await
+            .map_err(error::other)?
+            .into_iter()
+            .map(SummaryRow::into_summary)
+            .collect()
+    }
+
+    async fn machine_update(&self, id: MachineId, new: &NewMachine) -> Result<Machine> {
+        self.check_machine(new).await?;
+        to_model(crud::update(self.db(), row(Unchanged(id.0), new), KIND, id.0).await?)
+    }
+
+    async fn machine_delete(&self, id: MachineId) -> Result<()> {
+        crud::delete::<Entity, _>(self.db(), id.0, KIND).await
+    }
+}
