@@ -13,9 +13,11 @@
 //! assert_eq!(hostname("m1.lab_x"), "m1-lab-x");
 //! ```
 
+pub mod accounts;
 pub mod auth;
 pub mod error;
 pub mod id;
+pub mod inventory;
 pub mod mac;
 pub mod model;
 pub mod policy;

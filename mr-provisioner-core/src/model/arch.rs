@@ -17,7 +17,7 @@ pub struct Arch {
 }
 
 /// An architecture to create or the new state of one.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NewArch {
     /// Unique name, 2..=256 characters.
     pub name: String,
@@ -54,7 +54,7 @@ pub struct Subarch {
 }
 
 /// A subarch to create or the new state of one.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewSubarch {
     /// The architecture.
     pub arch_id: ArchId,

@@ -75,7 +75,7 @@ impl Interface {
 }
 
 /// An interface to create or the new state of one.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewInterface {
     /// The machine.
     pub machine_id: MachineId,

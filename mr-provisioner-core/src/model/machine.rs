@@ -116,7 +116,7 @@ pub fn hostname(name: &str) -> String {
 }
 
 /// A machine to create or the new state of one.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewMachine {
     /// Unique name, 2..=256 characters.
     pub name: String,

@@ -77,7 +77,7 @@ impl Network {
 }
 
 /// A network to create or the new state of one.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewNetwork {
     /// Unique name, 2..=256 characters.
     pub name: String,

@@ -1,0 +1,139 @@
+//! `mr-provisioner serve`: migrate, make the first administrator, serve HTTP until a signal.
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use mr_provisioner_core::accounts;
+use mr_provisioner_core::store::sea::SeaStore;
+use mr_provisioner_server::config::{Config, admin_password_from_env};
+use mr_provisioner_server::state::AppState;
+use poem::Server;
+use poem::listener::TcpAcceptor;
+use secrecy::ExposeSecret;
+
+use super::database::{self, Purpose};
+
+/// The file the generated first password is written to, in the data directory.
+const INITIAL_PASSWORD_FILE: &str = "initial-admin-password";
+
+/// On a database without users, creates `admin`: with `MRP_ADMIN_PASSWORD` if set, else
+/// with a random password printed once and written to `<data_dir>/initial-admin-password`
+/// (mode 0600).
+pub(crate) async fn ensure_admin(store: &SeaStore, config: &Config) -> anyhow::Result<()> {
+    let given = admin_password_from_env();
+    let created = accounts::ensure_initial_admin(store, given.as_ref().map(|p| p.expose_secret()))
+        .await
+        .context("creating the first administrator")?;
+    let Some(created) = created else {
+        return Ok(());
+    };
+    match created.generated_password {
+        None => {
+            tracing::info!(user = %created.user.username, "created the first administrator with the password from MRP_ADMIN_PASSWORD");
+        }
+        Some(password) => {
+            std::fs::create_dir_all(&config.data_dir)?;
+            let path = config.data_dir.join(INITIAL_PASSWORD_FILE);
+            write_private(&path, &format!("{password}\n"))
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            println!(
+                "created the administrator {:?} with the password {password}\n(also written to {}; change it with `mr-provisioner user passwd {} --password-stdin`)",
+                created.user.username,
+                path.display(),
+                created.user.username
+            );
+            tracing::info!(user = %created.user.username, file = %path.display(), "created the first administrator with a generated password");
+        }
+    }
+    Ok(())
+}
+
+/// Writes a file readable by its owner only.
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    // An existing file keeps its mode on open: set it explicitly.
+    f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    f.write_all(text.as_bytes())
+}
+
+/// Resolves when SIGINT or SIGTERM arrives.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for SIGINT");
+            std::future::pending::<()>().await;
+        }
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => tracing::info!("SIGINT received, shutting down"),
+        () = term => tracing::info!("SIGTERM received, shutting down"),
+    }
+}
+
+/// Runs the server.
+pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
+    let store = database::open(
+        &config,
+        Purpose::Migrate {
+            create_explicit: false,
+        },
+    )
+    .await?;
+    database::migrate(&store, &config).await?;
+    ensure_admin(&store, &config).await?;
+    for dir in [config.tftp_root(), config.console_log_dir()] {
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create the directory {}", dir.display()))?;
+    }
+    let listen = config.http.listen;
+    let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| {
+        let hint = match e.kind() {
+            std::io::ErrorKind::AddrInUse => {
+                " (another process is using this port; choose another with --listen or MRP_LISTEN)"
+            }
+            std::io::ErrorKind::PermissionDenied => " (ports below 1024 need CAP_NET_BIND_SERVICE)",
+            std::io::ErrorKind::AddrNotAvailable => {
+                " (no interface of this machine has that address)"
+            }
+            _ => "",
+        };
+        anyhow::anyhow!("cannot listen on {listen}: {e}{hint}")
+    })?;
+    let bound = listener.local_addr()?;
+    let acceptor = TcpAcceptor::from_tokio(listener)?;
+    let timeout = Duration::from_secs(config.http.shutdown_timeout_secs);
+    let state = AppState::new(Arc::new(store.clone()), config);
+    tracing::info!(address = %bound, "listening");
+    println!("mr-provisioner listening on http://{bound}");
+    std::io::stdout().flush().ok();
+    Server::new_with_acceptor(acceptor)
+        .run_with_graceful_shutdown(
+            mr_provisioner_server::app(state),
+            shutdown_signal(),
+            Some(timeout),
+        )
+        .await
+        .context("the HTTP server failed")?;
+    store.close().await.ok();
+    tracing::info!("stopped");
+    Ok(())
+}

@@ -1,0 +1,156 @@
+use super::*;
+
+fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+#[test]
+fn defaults_work_without_a_file() {
+    let (c, warnings) = Config::load(None, env(&[])).unwrap();
+    assert!(warnings.is_empty());
+    assert_eq!(c.http.listen.to_string(), DEFAULT_LISTEN);
+    assert_eq!(
+        c.database_url(),
+        "sqlite://./mr-provisioner-data/mr-provisioner.db"
+    );
+    assert!(c.database_is_default());
+    assert_eq!(c.tftp_root(), PathBuf::from("./mr-provisioner-data/tftp"));
+}
+
+#[test]
+fn environment_overrides_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.toml");
+    std::fs::write(
+        &path,
+        "[http]\nlisten = \"0.0.0.0:8000\"\n[database]\nurl = \"sqlite:///tmp/x.db\"\n",
+    )
+    .unwrap();
+    let (c, _) = Config::load(Some(&path), env(&[])).unwrap();
+    assert_eq!(c.http.listen.to_string(), "0.0.0.0:8000");
+    let (c, _) = Config::load(
+        Some(&path),
+        env(&[
+            ("MRP_LISTEN", "127.0.0.1:6000"),
+            ("MRP_DATABASE_URL", "postgres://u@h/db"),
+            ("MRP_DATA_DIR", "/srv/mrp"),
+            ("MRP_LOG_FORMAT", "json"),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(c.http.listen.to_string(), "127.0.0.1:6000");
+    assert_eq!(c.database_url(), "postgres://u@h/db");
+    assert_eq!(c.tftp_root(), PathBuf::from("/srv/mrp/tftp"));
+    assert_eq!(c.log.format, LogFormat::Json);
+}
+
+#[test]
+fn unknown_variables_are_warned_about() {
+    let (_, warnings) = Config::load(
+        None,
+        env(&[
+            ("MRP_LISTN", "x"),
+            ("MRP_CONFIG", "/x"),
+            ("MRP_TEST_POSTGRES", "y"),
+            ("PATH", "/bin"),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].contains("MRP_LISTN"));
+}
+
+#[test]
+fn errors_name_source_key_and_reason() {
+    let cases = [
+        (
+            "[http]\nlisten = \"nowhere\"\n",
+            "http.listen",
+            "invalid socket address",
+        ),
+        ("[http]\nlistn = \"x\"\n", "http", "unknown field `listn`"),
+        (
+            "[database]\nmax_connections = \"many\"\n",
+            "database.max_connections",
+            "invalid type",
+        ),
+        ("data_dir = 5\n", "data_dir", "invalid type"),
+        ("[log]\nformat = \"xml\"\n", "log.format", "unknown variant"),
+        ("[http\n", "-", "TOML parse error"),
+    ];
+    for (text, key, reason) in cases {
+        let e = Config::from_toml(text, "/etc/mrp.toml").unwrap_err();
+        assert_eq!(e.source_name, "/etc/mrp.toml", "{text}");
+        assert_eq!(e.key, key, "{text}: {e}");
+        assert!(e.reason.contains(reason), "{text}: {e}");
+        assert!(e.to_string().starts_with("/etc/mrp.toml: "), "{e}");
+    }
+    let e = Config::load(None, env(&[("MRP_LISTEN", "5000")])).unwrap_err();
+    assert_eq!(e.source_name, "environment variable MRP_LISTEN");
+    assert_eq!(e.key, "http.listen");
+    let e = Config::load(None, env(&[("MRP_DHCP_NEXT_SERVER", "tftp.lab")])).unwrap_err();
+    assert_eq!(e.key, "dhcp.next_server");
+    let e = Config::load(None, env(&[("MRP_LOG_LEVEL", "loud=")])).unwrap_err();
+    assert_eq!(e.key, "log.level");
+    let e = Config::load(Some(Path::new("/nonexistent/mrp.toml")), env(&[])).unwrap_err();
+    assert!(e.to_string().contains("/nonexistent/mrp.toml"), "{e}");
+}
+
+#[test]
+fn every_override_names_a_real_key() {
+    for (env_name, key, set) in OVERRIDES {
+        let mut c = Config::default();
+        // Each setter accepts some value of its type.
+        let sample = match *key {
+            "http.listen" => "127.0.0.1:1",
+            "log.format" => "json",
+            k if k.ends_with("secs")
+                || k.ends_with("max_connections")
+                || k.ends_with("port")
+                || k.ends_with("max_age")
+                || k.ends_with("upload_size") =>
+            {
+                "7"
+            }
+            _ => "x",
+        };
+        set(&mut c, sample).unwrap_or_else(|e| panic!("{env_name}: {e}"));
+        let canonical = format!("MRP_{}", key.replace('.', "_").to_uppercase());
+        assert!(
+            *env_name == canonical || *env_name == "MRP_LISTEN",
+            "{env_name} vs {key}"
+        );
+    }
+}
+
+#[test]
+fn example_config_parses_and_documents_every_key() {
+    let text = include_str!("../../../examples/mr-provisioner.toml");
+    let parsed = Config::from_toml(text, "examples/mr-provisioner.toml").unwrap();
+    // The example states the defaults, so it must equal the defaults.
+    let defaults = Config::default();
+    assert_eq!(format!("{parsed:?}"), format!("{defaults:?}"));
+    for (_, key, _) in OVERRIDES {
+        let leaf = key.rsplit('.').next().unwrap();
+        assert!(
+            text.lines()
+                .any(|l| l.trim_start().starts_with(&format!("{leaf} ="))),
+            "examples/mr-provisioner.toml does not show {key}"
+        );
+    }
+    // Every line is a comment, a section, a key or blank; every key has a comment above it.
+    let lines: Vec<&str> = text.lines().collect();
+    for (i, line) in lines.iter().enumerate() {
+        let t = line.trim();
+        if t.contains(" = ") && !t.starts_with('#') {
+            assert!(
+                i > 0 && lines[i - 1].trim().starts_with('#'),
+                "line {}: {t} has no comment",
+                i + 1
+            );
+        }
+    }
+}
