@@ -142,13 +142,33 @@ fn count_of(table: &'static str) -> Expr {
     ))
 }
 
-fn text_expr(field: TextField) -> Expr {
+/// A custom SQL expression with `?` placeholders for `args`. sea-query substitutes `?` for
+/// SQLite and numbered `$n` for PostgreSQL, so the template is adapted to the backend.
+fn custom(backend: DbBackend, template: &str, args: impl IntoIterator<Item = Expr>) -> Expr {
+    if backend != DbBackend::Postgres {
+        return Expr::cust_with_exprs(template.to_string(), args);
+    }
+    let mut n = 0;
+    let mut out = String::with_capacity(template.len() + 4);
+    for c in template.chars() {
+        if c == '?' {
+            n += 1;
+            out.push_str(&format!("${n}"));
+        } else {
+            out.push(c);
+        }
+    }
+    Expr::cust_with_exprs(out, args)
+}
+
+fn text_expr(field: TextField, backend: DbBackend) -> Expr {
     match field {
         TextField::Name => Expr::col((machines::Entity, machines::Column::Name)),
         TextField::Arch => Expr::col((archs::Entity, archs::Column::Name)),
         // Machines without a BMC have the empty BMC type, as in the original.
-        TextField::BmcType => Expr::cust_with_exprs(
-            "COALESCE($1, '')",
+        TextField::BmcType => custom(
+            backend,
+            "COALESCE(?, '')",
             [Expr::col((bmcs::Entity, bmcs::Column::Kind))],
         ),
     }
@@ -187,10 +207,10 @@ fn condition(filter: &Filter, backend: DbBackend) -> Cond {
             .iter()
             .fold(Cond::any(), |c, p| c.add(condition(p, backend))),
         Filter::Text { field, op, value } => {
-            let mut lhs = text_expr(*field);
+            let mut lhs = text_expr(*field, backend);
             if backend == DbBackend::Postgres && !matches!(op, CmpOp::Eq | CmpOp::Ne) {
                 // Byte order, as SQLite's default collation, not the locale's.
-                lhs = Expr::cust_with_exprs(r#"$1 COLLATE "C""#, [lhs]);
+                lhs = custom(backend, r#"? COLLATE "C""#, [lhs]);
             }
             Cond::all().add(compare(lhs, *op, Expr::val(value.clone())))
         }
@@ -201,17 +221,18 @@ fn condition(filter: &Filter, backend: DbBackend) -> Cond {
             // A case-sensitive substring test with no wildcards (LIKE would need escaping and
             // is case-insensitive on SQLite).
             let func = match backend {
-                DbBackend::Postgres => "strpos($1, $2) > 0",
-                _ => "instr($1, $2) > 0",
+                DbBackend::Postgres => "strpos(?, ?) > 0",
+                _ => "instr(?, ?) > 0",
             };
-            Cond::all().add(Expr::cust_with_exprs(
+            Cond::all().add(custom(
+                backend,
                 func,
-                [text_expr(*field), Expr::val(substring.clone())],
+                [text_expr(*field, backend), Expr::val(substring.clone())],
             ))
         }
         Filter::IsNull { field, negated } => {
             let e = match field {
-                Field::Text(t) => text_expr(*t),
+                Field::Text(t) => text_expr(*t, backend),
                 Field::Int(i) => int_expr(*i),
             };
             Cond::all().add(if *negated {
@@ -267,8 +288,9 @@ fn list_statement(query: &MachineListQuery, backend: DbBackend) -> SelectStateme
     )
     .order_by((machines::Entity, Column::Id), Order::Asc);
     if let Some(user) = query.assigned_to {
-        q.and_where(Expr::cust_with_exprs(
-            r#"EXISTS (SELECT 1 FROM "assignments" WHERE "assignments"."machine_id" = "machines"."id" AND "assignments"."user_id" = $1)"#,
+        q.and_where(custom(
+            backend,
+            r#"EXISTS (SELECT 1 FROM "assignments" WHERE "assignments"."machine_id" = "machines"."id" AND "assignments"."user_id" = ?)"#,
             [Expr::val(user.0)],
         ));
     }
@@ -328,5 +350,31 @@ impl<C: Conn> MachineStore for SeaStore<C> {
 
     async fn machine_delete(&self, id: MachineId) -> Result<()> {
         crud::delete::<Entity, _>(self.db(), id.0, KIND).await
+    }
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_follow_the_backend() {
+        let q = MachineListQuery {
+            assigned_to: Some(UserId(3)),
+            filter: crate::query::parse("(and (=~ name \"x\") (> bmc_type \"a\"))").unwrap(),
+            ..Default::default()
+        };
+        for b in [DbBackend::Sqlite, DbBackend::Postgres] {
+            let st = b.build(&list_statement(&q, b));
+            let values = st.values.map(|v| v.0.len()).unwrap_or(0);
+            assert_eq!(values, 3, "{b:?}: every value is bound: {}", st.sql);
+            let marks = match b {
+                DbBackend::Postgres => (1..=3).all(|i| st.sql.contains(&format!("${i}"))),
+                _ => st.sql.matches('?').count() == 3,
+            };
+            assert!(marks, "{b:?}: {}", st.sql);
+            assert!(!st.sql.contains("'x'") && !st.sql.contains("'a'"), "{}", st.sql);
+        }
     }
 }
