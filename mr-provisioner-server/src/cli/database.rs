@@ -50,7 +50,7 @@ pub(crate) async fn open(config: &Config, purpose: Purpose) -> anyhow::Result<Se
             tracing::info!(path = %path.display(), "creating a new SQLite database");
         }
     }
-    let settings = ConnectSettings {
+    let mut settings = ConnectSettings {
         max_connections: config.database.max_connections,
         create_if_missing: create,
         ..Default::default()
@@ -58,6 +58,10 @@ pub(crate) async fn open(config: &Config, purpose: Purpose) -> anyhow::Result<Se
     let deadline = Instant::now() + Duration::from_secs(config.database.connect_timeout_secs);
     let mut delay = Duration::from_millis(250);
     loop {
+        // Each attempt gets at most 2 s, so several fit in the overall timeout.
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        settings.connect_timeout =
+            remaining.clamp(Duration::from_millis(500), Duration::from_secs(2));
         match connect(&location, &settings).await {
             Ok(store) => return Ok(store),
             Err(Error::Unavailable {
@@ -73,10 +77,8 @@ pub(crate) async fn open(config: &Config, purpose: Purpose) -> anyhow::Result<Se
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(5));
             }
-            Err(e) => {
-                return Err(anyhow::Error::from(e))
-                    .with_context(|| format!("cannot open the database {}", location.redacted()));
-            }
+            // The error names the database already.
+            Err(e) => return Err(e.into()),
         }
     }
 }
@@ -160,6 +162,19 @@ pub(crate) async fn upgrade_command(config: &Config) -> anyhow::Result<()> {
 
 /// `mr-provisioner db status`.
 pub(crate) async fn status_command(config: &Config) -> anyhow::Result<()> {
+    let location = DatabaseLocation::parse(&config.database_url())?;
+    if let DatabaseLocation::Sqlite(path) = &location
+        && !path.exists()
+    {
+        use sea_orm_migration::MigratorTrait;
+        println!("database: {} (does not exist yet)", location.redacted());
+        let all = mr_provisioner_core::store::sea::Migrator::migrations();
+        for m in &all {
+            println!("pending {}", m.name());
+        }
+        println!("{} pending: run `mr-provisioner db upgrade`", all.len());
+        return Ok(());
+    }
     let store = open(config, Purpose::Use).await?;
     let status = store.migration_status().await?;
     println!(

@@ -64,29 +64,18 @@ fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
     f.write_all(text.as_bytes())
 }
 
-/// Resolves when SIGINT or SIGTERM arrives.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(error) = tokio::signal::ctrl_c().await {
-            tracing::error!(%error, "cannot listen for SIGINT");
-            std::future::pending::<()>().await;
+/// Registers for SIGINT and SIGTERM now (so a signal sent as soon as the server announces
+/// itself is not lost) and returns a future that resolves when one arrives.
+fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut int = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
+    let mut term = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+    Ok(async move {
+        tokio::select! {
+            _ = int.recv() => tracing::info!("SIGINT received, shutting down"),
+            _ = term.recv() => tracing::info!("SIGTERM received, shutting down"),
         }
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(error) => {
-                tracing::error!(%error, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    tokio::select! {
-        () = ctrl_c => tracing::info!("SIGINT received, shutting down"),
-        () = term => tracing::info!("SIGTERM received, shutting down"),
-    }
+    })
 }
 
 /// Runs the server.
@@ -122,15 +111,12 @@ pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
     let acceptor = TcpAcceptor::from_tokio(listener)?;
     let timeout = Duration::from_secs(config.http.shutdown_timeout_secs);
     let state = AppState::new(Arc::new(store.clone()), config);
+    let shutdown = shutdown_signal()?;
     tracing::info!(address = %bound, "listening");
     println!("mr-provisioner listening on http://{bound}");
     std::io::stdout().flush().ok();
     Server::new_with_acceptor(acceptor)
-        .run_with_graceful_shutdown(
-            mr_provisioner_server::app(state),
-            shutdown_signal(),
-            Some(timeout),
-        )
+        .run_with_graceful_shutdown(mr_provisioner_server::app(state), shutdown, Some(timeout))
         .await
         .context("the HTTP server failed")?;
     store.close().await.ok();

@@ -71,7 +71,11 @@ fn errors_name_source_key_and_reason() {
             "http.listen",
             "invalid socket address",
         ),
-        ("[http]\nlistn = \"x\"\n", "http", "unknown field `listn`"),
+        (
+            "[http]\nlistn = \"x\"\n",
+            "http.listn",
+            "unknown field `listn`",
+        ),
         (
             "[database]\nmax_connections = \"many\"\n",
             "database.max_connections",
@@ -93,7 +97,7 @@ fn errors_name_source_key_and_reason() {
     assert_eq!(e.key, "http.listen");
     let e = Config::load(None, env(&[("MRP_DHCP_NEXT_SERVER", "tftp.lab")])).unwrap_err();
     assert_eq!(e.key, "dhcp.next_server");
-    let e = Config::load(None, env(&[("MRP_LOG_LEVEL", "loud=")])).unwrap_err();
+    let e = Config::load(None, env(&[("MRP_LOG_LEVEL", "foo=lots")])).unwrap_err();
     assert_eq!(e.key, "log.level");
     let e = Config::load(Some(Path::new("/nonexistent/mrp.toml")), env(&[])).unwrap_err();
     assert!(e.to_string().contains("/nonexistent/mrp.toml"), "{e}");

@@ -353,7 +353,6 @@ impl<C: Conn> MachineStore for SeaStore<C> {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -374,7 +373,11 @@ mod tests {
                 _ => st.sql.matches('?').count() == 3,
             };
             assert!(marks, "{b:?}: {}", st.sql);
-            assert!(!st.sql.contains("'x'") && !st.sql.contains("'a'"), "{}", st.sql);
+            assert!(
+                !st.sql.contains("'x'") && !st.sql.contains("'a'"),
+                "{}",
+                st.sql
+            );
         }
     }
 }

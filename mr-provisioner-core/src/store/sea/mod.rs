@@ -127,6 +127,8 @@ pub struct ConnectSettings {
     pub max_connections: u32,
     /// How long a query waits for a free connection.
     pub acquire_timeout: Duration,
+    /// How long opening the database may take before it counts as unreachable.
+    pub connect_timeout: Duration,
     /// Create a missing SQLite file (never done for a path the user typed, so a typo does
     /// not silently start an empty database).
     pub create_if_missing: bool,
@@ -137,6 +139,7 @@ impl Default for ConnectSettings {
         ConnectSettings {
             max_connections: 8,
             acquire_timeout: Duration::from_secs(10),
+            connect_timeout: Duration::from_secs(5),
             create_if_missing: false,
         }
     }
@@ -226,9 +229,14 @@ pub async fn connect(location: &DatabaseLocation, settings: &ConnectSettings) ->
             let pool = sqlx::postgres::PgPoolOptions::new()
                 .max_connections(settings.max_connections.max(1))
                 .acquire_timeout(settings.acquire_timeout)
-                .connect_with(options.disable_statement_logging())
-                .await
-                .map_err(unavailable)?;
+                .connect_lazy_with(options.disable_statement_logging());
+            // Open the first connection now, within the connect timeout, so that an
+            // unreachable server is reported at start rather than on the first request.
+            match tokio::time::timeout(settings.connect_timeout, pool.acquire()).await {
+                Ok(Ok(_conn)) => {}
+                Ok(Err(e)) => return Err(unavailable(e)),
+                Err(_) => return Err(unavailable(sqlx::Error::PoolTimedOut)),
+            }
             SqlxPostgresConnector::from_sqlx_postgres_pool(pool)
         }
     };
