@@ -536,3 +536,29 @@ async fn port_in_use_is_explained() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_systemd_unit_verifies() {
+    if std::process::Command::new("systemd-analyze").arg("--version").output().is_err() {
+        mr_provisioner_core::testing::skip("systemd-analyze is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let unit = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/systemd/mr-provisioner.service"
+    ))
+    .unwrap()
+    .replace("/usr/local/bin/mr-provisioner", BIN);
+    let path = dir.path().join("mr-provisioner.service");
+    std::fs::write(&path, unit).unwrap();
+    let out = std::process::Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(&path)
+        .output()
+        .unwrap();
+    let report = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{report}");
+    // It must not warn about anything in our unit either.
+    assert!(!report.contains("mr-provisioner.service:"), "{report}");
+}

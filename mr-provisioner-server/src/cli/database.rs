@@ -4,7 +4,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use mr_provisioner_core::Error;
-use mr_provisioner_core::store::sea::{ConnectSettings, DatabaseLocation, SeaStore, connect};
+use mr_provisioner_core::store::sea::{
+    ConnectSettings, DatabaseLocation, MigrationState, SeaStore, connect,
+};
 use mr_provisioner_server::config::Config;
 
 /// Why the database is opened.
@@ -87,12 +89,10 @@ pub(crate) async fn open(config: &Config, purpose: Purpose) -> anyhow::Result<Se
 /// copied next to itself (`<file>.pre-upgrade-<time>`), so an upgrade can be undone.
 pub(crate) async fn migrate(store: &SeaStore, config: &Config) -> anyhow::Result<Vec<String>> {
     let status = store.migration_status().await?;
-    let pending: Vec<_> = status.iter().filter(|m| !m.applied).collect();
-    if pending.is_empty() {
+    if status.iter().all(|m| m.applied) {
         return Ok(Vec::new());
     }
-    let has_schema = status.iter().any(|m| m.applied);
-    if has_schema
+    if backup_needed(&status)
         && let Ok(DatabaseLocation::Sqlite(path)) = DatabaseLocation::parse(&config.database_url())
     {
         let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
@@ -116,6 +116,12 @@ pub(crate) async fn migrate(store: &SeaStore, config: &Config) -> anyhow::Result
         tracing::info!(migration = %name, "applied migration");
     }
     Ok(applied)
+}
+
+/// Whether an upgrade should first copy the database: when something is pending and the
+/// database already has a schema (a new, empty database has nothing worth keeping).
+fn backup_needed(status: &[MigrationState]) -> bool {
+    status.iter().any(|m| !m.applied) && status.iter().any(|m| m.applied)
 }
 
 /// Fails unless every migration is applied (commands other than `serve` and `db upgrade`
@@ -196,4 +202,27 @@ pub(crate) async fn status_command(config: &Config) -> anyhow::Result<()> {
     }
     store.close().await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backups_are_made_only_for_an_existing_schema() {
+        let m = |name: &str, applied| MigrationState {
+            name: name.into(),
+            applied,
+        };
+        let cases = [
+            (vec![], false),
+            (vec![m("a", false)], false),
+            (vec![m("a", true)], false),
+            (vec![m("a", true), m("b", false)], true),
+            (vec![m("a", true), m("b", true)], false),
+        ];
+        for (status, want) in cases {
+            assert_eq!(backup_needed(&status), want, "{status:?}");
+        }
+    }
 }
