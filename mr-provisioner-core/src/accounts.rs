@@ -146,10 +146,10 @@ pub async fn authenticate_token(
         .await?;
     if let Some((token, _)) = &found {
         let at = now();
-        if needs_touch(token.last_used_at, at) {
-            if let Err(error) = store.token_touch(token.id, at).await {
-                tracing::warn!(token_id = %token.id, %error, "could not record token use");
-            }
+        if needs_touch(token.last_used_at, at)
+            && let Err(error) = store.token_touch(token.id, at).await
+        {
+            tracing::warn!(token_id = %token.id, %error, "could not record token use");
         }
     }
     Ok(found)

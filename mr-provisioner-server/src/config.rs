@@ -147,7 +147,7 @@ pub struct ConsoleConfig {
 }
 
 /// `[provisioning]`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ProvisioningConfig {
     /// A DNS server added to installer kernel options (empty: none).
@@ -246,14 +246,6 @@ impl Default for ConsoleConfig {
         ConsoleConfig {
             ext_host: String::new(),
             ext_port: 8866,
-        }
-    }
-}
-
-impl Default for ProvisioningConfig {
-    fn default() -> Self {
-        ProvisioningConfig {
-            preseed_dns: String::new(),
         }
     }
 }

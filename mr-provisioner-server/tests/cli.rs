@@ -539,7 +539,11 @@ async fn port_in_use_is_explained() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_systemd_unit_verifies() {
-    if std::process::Command::new("systemd-analyze").arg("--version").output().is_err() {
+    if std::process::Command::new("systemd-analyze")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
         mr_provisioner_core::testing::skip("systemd-analyze is not installed");
         return;
     }

@@ -163,10 +163,19 @@ fn example_config_parses_and_documents_every_key() {
 fn the_configuration_chapter_lists_every_variable() {
     let doc = include_str!("../../../docs/configuration.md");
     for (env, key, _) in OVERRIDES {
-        assert!(doc.contains(env), "docs/configuration.md does not mention {env}");
-        assert!(doc.contains(&format!("`{key}`")), "docs/configuration.md does not mention {key}");
+        assert!(
+            doc.contains(env),
+            "docs/configuration.md does not mention {env}"
+        );
+        assert!(
+            doc.contains(&format!("`{key}`")),
+            "docs/configuration.md does not mention {key}"
+        );
     }
     for env in OTHER_VARIABLES {
-        assert!(doc.contains(env), "docs/configuration.md does not mention {env}");
+        assert!(
+            doc.contains(env),
+            "docs/configuration.md does not mention {env}"
+        );
     }
 }

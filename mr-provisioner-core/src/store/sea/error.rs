@@ -69,38 +69,38 @@ fn sqlite_unique_name(message: &str) -> Option<String> {
 
 /// Maps a database error to a domain error.
 pub(crate) fn map(err: DbErr, op: Op) -> Error {
-    if let DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) = &err {
-        if let sea_orm::sqlx::Error::Database(db) = e.as_ref() {
-            match db.kind() {
-                ErrorKind::UniqueViolation => {
-                    let name = db
-                        .constraint()
-                        .map(str::to_string)
-                        .or_else(|| sqlite_unique_name(db.message()));
-                    if let Some((_, kind, field)) = name
-                        .as_deref()
-                        .and_then(|n| UNIQUE.iter().find(|(c, _, _)| *c == n))
-                    {
-                        return Error::AlreadyExists { kind, field };
-                    }
-                    return Error::conflict("a record with these values already exists");
+    if let DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) = &err
+        && let sea_orm::sqlx::Error::Database(db) = e.as_ref()
+    {
+        match db.kind() {
+            ErrorKind::UniqueViolation => {
+                let name = db
+                    .constraint()
+                    .map(str::to_string)
+                    .or_else(|| sqlite_unique_name(db.message()));
+                if let Some((_, kind, field)) = name
+                    .as_deref()
+                    .and_then(|n| UNIQUE.iter().find(|(c, _, _)| *c == n))
+                {
+                    return Error::AlreadyExists { kind, field };
                 }
-                ErrorKind::ForeignKeyViolation => {
-                    return match op {
-                        Op::Delete(kind) => {
-                            Error::conflict(format!("{kind} is still in use and cannot be deleted"))
-                        }
-                        Op::Write(kind) => Error::bad_request(format!(
-                            "{kind} refers to something that does not exist"
-                        )),
-                        Op::Other => Error::conflict("a referenced record is missing or in use"),
-                    };
-                }
-                ErrorKind::NotNullViolation | ErrorKind::CheckViolation => {
-                    return Error::bad_request("a required value is missing or invalid");
-                }
-                _ => {}
+                return Error::conflict("a record with these values already exists");
             }
+            ErrorKind::ForeignKeyViolation => {
+                return match op {
+                    Op::Delete(kind) => {
+                        Error::conflict(format!("{kind} is still in use and cannot be deleted"))
+                    }
+                    Op::Write(kind) => Error::bad_request(format!(
+                        "{kind} refers to something that does not exist"
+                    )),
+                    Op::Other => Error::conflict("a referenced record is missing or in use"),
+                };
+            }
+            ErrorKind::NotNullViolation | ErrorKind::CheckViolation => {
+                return Error::bad_request("a required value is missing or invalid");
+            }
+            _ => {}
         }
     }
     match err {
