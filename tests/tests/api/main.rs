@@ -1,3 +1,4 @@
 //! REST API v1 against the real application on both backends.
 
+mod errors;
 mod machine_list;

@@ -6,6 +6,8 @@
 //! Each PostgreSQL test gets its own database, cloned from a migrated template; it is dropped
 //! when the test passes and kept, with its name printed, when the test fails.
 
+mod mock;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -14,6 +16,7 @@ use sha2::Digest;
 
 use crate::store::Store;
 use crate::store::sea::{ConnectSettings, DatabaseLocation, SeaStore, connect};
+pub use mock::MockStore;
 
 /// The environment variable naming the PostgreSQL server for tests.
 pub const POSTGRES_ENV: &str = "MRP_TEST_POSTGRES";
@@ -56,9 +59,9 @@ static COUNTER: AtomicU64 = AtomicU64::new(0);
 /// A fingerprint of the migrations, so a template made from older migrations is not reused.
 fn schema_fingerprint() -> String {
     let mut h = sha2::Sha256::new();
-    h.update(include_str!("store/sea/migration/mod.rs"));
+    h.update(include_str!("../store/sea/migration/mod.rs"));
     h.update(include_str!(
-        "store/sea/migration/m20261125_000001_initial.rs"
+        "../store/sea/migration/m20261125_000001_initial.rs"
     ));
     let digest = h.finalize();
     digest.iter().take(6).map(|b| format!("{b:02x}")).collect()
