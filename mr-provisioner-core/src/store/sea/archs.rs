@@ -100,21 +100,21 @@ impl<C: Conn> ArchStore for SeaStore<C> {
     }
 
     async fn arch_by_name(&self, name: &str) -> Result<Option<Arch>> {
-        archs::Entity::find()
-            .filter(archs::Column::Name.eq(name))
-            .one(self.db())
-            .await
-            .map(|r| r.map(arch_model))
-            .map_err(error::other)
+        crud::one(
+            self.db(),
+            archs::Entity::find().filter(archs::Column::Name.eq(name)),
+            |r| Ok(arch_model(r)),
+        )
+        .await
     }
 
     async fn arch_list(&self) -> Result<Vec<Arch>> {
-        archs::Entity::find()
-            .order_by_asc(archs::Column::Id)
-            .all(self.db())
-            .await
-            .map(|rows| rows.into_iter().map(arch_model).collect())
-            .map_err(error::other)
+        crud::all(
+            self.db(),
+            archs::Entity::find().order_by_asc(archs::Column::Id),
+            |r| Ok(arch_model(r)),
+        )
+        .await
     }
 
     async fn arch_update(&self, id: ArchId, new: &NewArch) -> Result<Arch> {
@@ -141,13 +141,14 @@ impl<C: Conn> ArchStore for SeaStore<C> {
     }
 
     async fn subarch_by_name(&self, arch_id: ArchId, name: &str) -> Result<Option<Subarch>> {
-        subarchs::Entity::find()
-            .filter(subarchs::Column::ArchId.eq(arch_id.0))
-            .filter(subarchs::Column::Name.eq(name))
-            .one(self.db())
-            .await
-            .map(|r| r.map(subarch_model))
-            .map_err(error::other)
+        crud::one(
+            self.db(),
+            subarchs::Entity::find()
+                .filter(subarchs::Column::ArchId.eq(arch_id.0))
+                .filter(subarchs::Column::Name.eq(name)),
+            |r| Ok(subarch_model(r)),
+        )
+        .await
     }
 
     async fn subarch_list(&self, arch_id: Option<ArchId>) -> Result<Vec<Subarch>> {

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use sea_orm::{ActiveValue::*, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use super::entity::assignments::{self, ActiveModel, Column, Entity};
-use super::{Conn, SeaStore, crud, error};
+use super::{Conn, SeaStore, crud};
 use crate::error::{Error, Result};
 use crate::id::{AssignmentId, MachineId, UserId};
 use crate::model::assignment::{Assignment, NewAssignment, check_reason};
@@ -22,10 +22,6 @@ fn to_model(r: assignments::Model) -> Assignment {
         start: r.start_at,
         end: r.end_at,
     }
-}
-
-fn models(rows: Vec<assignments::Model>) -> Vec<Assignment> {
-    rows.into_iter().map(to_model).collect()
 }
 
 #[async_trait]
@@ -66,43 +62,47 @@ impl<C: Conn> AssignmentStore for SeaStore<C> {
         machine_id: MachineId,
         user_id: UserId,
     ) -> Result<Option<Assignment>> {
-        Entity::find()
-            .filter(Column::MachineId.eq(machine_id.0))
-            .filter(Column::UserId.eq(user_id.0))
-            .one(self.db())
-            .await
-            .map(|r| r.map(to_model))
-            .map_err(error::other)
+        crud::one(
+            self.db(),
+            Entity::find()
+                .filter(Column::MachineId.eq(machine_id.0))
+                .filter(Column::UserId.eq(user_id.0)),
+            |r| Ok(to_model(r)),
+        )
+        .await
     }
 
     async fn assignment_list_for_machine(&self, machine_id: MachineId) -> Result<Vec<Assignment>> {
-        Entity::find()
-            .filter(Column::MachineId.eq(machine_id.0))
-            .order_by_asc(Column::Id)
-            .all(self.db())
-            .await
-            .map(models)
-            .map_err(error::other)
+        crud::all(
+            self.db(),
+            Entity::find()
+                .filter(Column::MachineId.eq(machine_id.0))
+                .order_by_asc(Column::Id),
+            |r| Ok(to_model(r)),
+        )
+        .await
     }
 
     async fn assignment_list_for_user(&self, user_id: UserId) -> Result<Vec<Assignment>> {
-        Entity::find()
-            .filter(Column::UserId.eq(user_id.0))
-            .order_by_asc(Column::Id)
-            .all(self.db())
-            .await
-            .map(models)
-            .map_err(error::other)
+        crud::all(
+            self.db(),
+            Entity::find()
+                .filter(Column::UserId.eq(user_id.0))
+                .order_by_asc(Column::Id),
+            |r| Ok(to_model(r)),
+        )
+        .await
     }
 
     async fn assignment_list_expired(&self, now: Timestamp) -> Result<Vec<Assignment>> {
-        Entity::find()
-            .filter(Column::EndAt.lte(now))
-            .order_by_asc(Column::Id)
-            .all(self.db())
-            .await
-            .map(models)
-            .map_err(error::other)
+        crud::all(
+            self.db(),
+            Entity::find()
+                .filter(Column::EndAt.lte(now))
+                .order_by_asc(Column::Id),
+            |r| Ok(to_model(r)),
+        )
+        .await
     }
 
     async fn assignment_update(

@@ -82,24 +82,16 @@ impl<C: Conn> BmcStore for SeaStore<C> {
     }
 
     async fn bmc_by_name(&self, name: &str) -> Result<Option<Bmc>> {
-        Entity::find()
-            .filter(Column::Name.eq(name))
-            .one(self.db())
-            .await
-            .map_err(error::other)?
-            .map(to_model)
-            .transpose()
+        crud::one(
+            self.db(),
+            Entity::find().filter(Column::Name.eq(name)),
+            to_model,
+        )
+        .await
     }
 
     async fn bmc_list(&self) -> Result<Vec<Bmc>> {
-        Entity::find()
-            .order_by_asc(Column::Id)
-            .all(self.db())
-            .await
-            .map_err(error::other)?
-            .into_iter()
-            .map(to_model)
-            .collect()
+        crud::all(self.db(), Entity::find().order_by_asc(Column::Id), to_model).await
     }
 
     async fn bmc_update(&self, id: BmcId, new: &NewBmc) -> Result<Bmc> {

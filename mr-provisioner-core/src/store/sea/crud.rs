@@ -93,3 +93,40 @@ where
 {
     value.map(|v| parse_column(table, column, v)).transpose()
 }
+
+/// The first row `select` finds, converted with `convert`.
+pub(crate) async fn one<E, C, T>(
+    db: &C,
+    select: sea_orm::Select<E>,
+    convert: impl FnOnce(E::Model) -> Result<T>,
+) -> Result<Option<T>>
+where
+    E: EntityTrait,
+    C: ConnectionTrait,
+{
+    select
+        .one(db)
+        .await
+        .map_err(super::error::other)?
+        .map(convert)
+        .transpose()
+}
+
+/// Every row `select` finds, converted with `convert`.
+pub(crate) async fn all<E, C, T>(
+    db: &C,
+    select: sea_orm::Select<E>,
+    convert: impl FnMut(E::Model) -> Result<T>,
+) -> Result<Vec<T>>
+where
+    E: EntityTrait,
+    C: ConnectionTrait,
+{
+    select
+        .all(db)
+        .await
+        .map_err(super::error::other)?
+        .into_iter()
+        .map(convert)
+        .collect()
+}

@@ -78,15 +78,14 @@ impl<C: Conn> DiscoveredMacStore for SeaStore<C> {
     }
 
     async fn discovered_mac_list(&self) -> Result<Vec<DiscoveredMac>> {
-        Entity::find()
-            .order_by_desc(Column::LastSeen)
-            .order_by_asc(Column::Id)
-            .all(self.db())
-            .await
-            .map_err(error::other)?
-            .into_iter()
-            .map(to_model)
-            .collect()
+        crud::all(
+            self.db(),
+            Entity::find()
+                .order_by_desc(Column::LastSeen)
+                .order_by_asc(Column::Id),
+            to_model,
+        )
+        .await
     }
 
     async fn discovered_mac_delete(&self, id: DiscoveredMacId) -> Result<()> {

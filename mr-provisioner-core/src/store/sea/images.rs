@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use sea_orm::{ActiveValue::*, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder};
 
 use super::entity::images::{self, ActiveModel, Column, Entity};
-use super::{Conn, SeaStore, crud, error};
+use super::{Conn, SeaStore, crud};
 use crate::error::Result;
 use crate::id::{ArchId, ImageId, UserId};
 use crate::model::image::{Image, NewImage};
@@ -72,29 +72,27 @@ impl<C: Conn> ImageStore for SeaStore<C> {
     }
 
     async fn image_by_filename(&self, filename: &str) -> Result<Option<Image>> {
-        Entity::find()
-            .filter(Column::Filename.eq(filename))
-            .one(self.db())
-            .await
-            .map_err(error::other)?
-            .map(to_model)
-            .transpose()
+        crud::one(
+            self.db(),
+            Entity::find().filter(Column::Filename.eq(filename)),
+            to_model,
+        )
+        .await
     }
 
     async fn image_list(&self, visibility: Visibility) -> Result<Vec<Image>> {
-        Entity::find()
-            .filter(visibility_condition(
-                visibility,
-                Column::OwnerId,
-                Column::Public,
-            ))
-            .order_by_asc(Column::Id)
-            .all(self.db())
-            .await
-            .map_err(error::other)?
-            .into_iter()
-            .map(to_model)
-            .collect()
+        crud::all(
+            self.db(),
+            Entity::find()
+                .filter(visibility_condition(
+                    visibility,
+                    Column::OwnerId,
+                    Column::Public,
+                ))
+                .order_by_asc(Column::Id),
+            to_model,
+        )
+        .await
     }
 
     async fn image_update(&self, id: ImageId, new: &NewImage) -> Result<Image> {

@@ -82,13 +82,12 @@ impl<C: Conn> InterfaceStore for SeaStore<C> {
     }
 
     async fn interface_by_mac(&self, mac: MacAddr) -> Result<Option<Interface>> {
-        Entity::find()
-            .filter(Column::Mac.eq(mac.to_string()))
-            .one(self.db())
-            .await
-            .map_err(error::other)?
-            .map(to_model)
-            .transpose()
+        crud::one(
+            self.db(),
+            Entity::find().filter(Column::Mac.eq(mac.to_string())),
+            to_model,
+        )
+        .await
     }
 
     async fn interface_list_for_machine(&self, machine_id: MachineId) -> Result<Vec<Interface>> {

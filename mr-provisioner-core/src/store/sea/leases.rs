@@ -51,23 +51,15 @@ impl<C: Conn> LeaseStore for SeaStore<C> {
     }
 
     async fn lease_by_mac(&self, mac: MacAddr) -> Result<Option<Lease>> {
-        Entity::find()
-            .filter(Column::Mac.eq(mac.to_string()))
-            .one(self.db())
-            .await
-            .map_err(error::other)?
-            .map(to_model)
-            .transpose()
+        crud::one(
+            self.db(),
+            Entity::find().filter(Column::Mac.eq(mac.to_string())),
+            to_model,
+        )
+        .await
     }
 
     async fn lease_list(&self) -> Result<Vec<Lease>> {
-        Entity::find()
-            .order_by_asc(Column::Id)
-            .all(self.db())
-            .await
-            .map_err(error::other)?
-            .into_iter()
-            .map(to_model)
-            .collect()
+        crud::all(self.db(), Entity::find().order_by_asc(Column::Id), to_model).await
     }
 }

@@ -322,13 +322,12 @@ impl<C: Conn> MachineStore for SeaStore<C> {
     }
 
     async fn machine_by_name(&self, name: &str) -> Result<Option<Machine>> {
-        Entity::find()
-            .filter(Column::Name.eq(name))
-            .one(self.db())
-            .await
-            .map_err(error::other)?
-            .map(to_model)
-            .transpose()
+        crud::one(
+            self.db(),
+            Entity::find().filter(Column::Name.eq(name)),
+            to_model,
+        )
+        .await
     }
 
     async fn machine_list(&self, query: &MachineListQuery) -> Result<Vec<MachineSummary>> {

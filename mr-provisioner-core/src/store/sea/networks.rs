@@ -66,24 +66,16 @@ impl<C: Conn> NetworkStore for SeaStore<C> {
     }
 
     async fn network_by_name(&self, name: &str) -> Result<Option<Network>> {
-        Entity::find()
-            .filter(Column::Name.eq(name))
-            .one(self.db())
-            .await
-            .map_err(error::other)?
-            .map(to_model)
-            .transpose()
+        crud::one(
+            self.db(),
+            Entity::find().filter(Column::Name.eq(name)),
+            to_model,
+        )
+        .await
     }
 
     async fn network_list(&self) -> Result<Vec<Network>> {
-        Entity::find()
-            .order_by_asc(Column::Id)
-            .all(self.db())
-            .await
-            .map_err(error::other)?
-            .into_iter()
-            .map(to_model)
-            .collect()
+        crud::all(self.db(), Entity::find().order_by_asc(Column::Id), to_model).await
     }
 
     async fn network_update(&self, id: NetworkId, new: &NewNetwork) -> Result<Network> {

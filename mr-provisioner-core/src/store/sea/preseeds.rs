@@ -5,7 +5,7 @@ use sea_orm::{ActiveValue::*, ColumnTrait, EntityTrait, QueryFilter, QueryOrder}
 
 use super::entity::preseeds::{self, ActiveModel, Column, Entity};
 use super::images::visibility_condition;
-use super::{Conn, SeaStore, crud, error};
+use super::{Conn, SeaStore, crud};
 use crate::error::Result;
 use crate::id::{PreseedId, UserId};
 use crate::model::now;
@@ -56,29 +56,27 @@ impl<C: Conn> PreseedStore for SeaStore<C> {
     }
 
     async fn preseed_by_name(&self, name: &str) -> Result<Option<Preseed>> {
-        Entity::find()
-            .filter(Column::Name.eq(name))
-            .one(self.db())
-            .await
-            .map_err(error::other)?
-            .map(to_model)
-            .transpose()
+        crud::one(
+            self.db(),
+            Entity::find().filter(Column::Name.eq(name)),
+            to_model,
+        )
+        .await
     }
 
     async fn preseed_list(&self, visibility: Visibility) -> Result<Vec<Preseed>> {
-        Entity::find()
-            .filter(visibility_condition(
-                visibility,
-                Column::OwnerId,
-                Column::Public,
-            ))
-            .order_by_asc(Column::Id)
-            .all(self.db())
-            .await
-            .map_err(error::other)?
-            .into_iter()
-            .map(to_model)
-            .collect()
+        crud::all(
+            self.db(),
+            Entity::find()
+                .filter(visibility_condition(
+                    visibility,
+                    Column::OwnerId,
+                    Column::Public,
+                ))
+                .order_by_asc(Column::Id),
+            to_model,
+        )
+        .await
     }
 
     async fn preseed_update(&self, id: PreseedId, new: &NewPreseed) -> Result<Preseed> {

@@ -55,13 +55,14 @@ impl<C: Conn> TokenStore for SeaStore<C> {
     }
 
     async fn token_list(&self, user_id: UserId) -> Result<Vec<ApiToken>> {
-        Entity::find()
-            .filter(Column::UserId.eq(user_id.0))
-            .order_by_asc(Column::Id)
-            .all(self.db())
-            .await
-            .map(|rows| rows.into_iter().map(to_model).collect())
-            .map_err(error::other)
+        crud::all(
+            self.db(),
+            Entity::find()
+                .filter(Column::UserId.eq(user_id.0))
+                .order_by_asc(Column::Id),
+            |r| Ok(to_model(r)),
+        )
+        .await
     }
 
     async fn token_authenticate(&self, hash: &str) -> Result<Option<(ApiToken, User)>> {

@@ -47,21 +47,19 @@ impl<C: Conn> UserStore for SeaStore<C> {
     }
 
     async fn user_by_name(&self, username: &str) -> Result<Option<User>> {
-        Entity::find()
-            .filter(Column::Username.eq(username))
-            .one(self.db())
-            .await
-            .map(|r| r.map(to_model))
-            .map_err(error::other)
+        crud::one(
+            self.db(),
+            Entity::find().filter(Column::Username.eq(username)),
+            |r| Ok(to_model(r)),
+        )
+        .await
     }
 
     async fn user_list(&self) -> Result<Vec<User>> {
-        Entity::find()
-            .order_by_asc(Column::Id)
-            .all(self.db())
-            .await
-            .map(|rows| rows.into_iter().map(to_model).collect())
-            .map_err(error::other)
+        crud::all(self.db(), Entity::find().order_by_asc(Column::Id), |r| {
+            Ok(to_model(r))
+        })
+        .await
     }
 
     async fn user_count(&self) -> Result<u64> {
