@@ -1,7 +1,7 @@
-//! The [`Store`](crate::store::Store) on sea-orm, for SQLite and PostgreSQL.
+//! The [`Store`] on sea-orm, for SQLite and PostgreSQL.
 //!
 //! [`SeaStore`] is generic over its connection: on a pool it runs each call on its own,
-//! inside a transaction (from [`Store::begin`](crate::store::Store::begin)) everything runs
+//! inside a transaction (from [`Store::begin`]) everything runs
 //! on that transaction. The same code and the same migrations serve both backends.
 
 mod crud;
