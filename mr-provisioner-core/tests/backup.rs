@@ -10,7 +10,10 @@ async fn the_copy_is_a_complete_database() {
     let db = TestDb::sqlite().await;
     let store = db.sea();
     store
-        .arch_create(&NewArch { name: "arm64".into(), description: Some("kept".into()) })
+        .arch_create(&NewArch {
+            name: "arm64".into(),
+            description: Some("kept".into()),
+        })
         .await
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -18,12 +21,18 @@ async fn the_copy_is_a_complete_database() {
     store.sqlite_backup(&copy).await.unwrap();
     // The original goes on changing; the copy does not.
     store
-        .arch_create(&NewArch { name: "x86_64".into(), description: None })
+        .arch_create(&NewArch {
+            name: "x86_64".into(),
+            description: None,
+        })
         .await
         .unwrap();
-    let restored = connect(&DatabaseLocation::Sqlite(copy.clone()), &ConnectSettings::default())
-        .await
-        .unwrap();
+    let restored = connect(
+        &DatabaseLocation::Sqlite(copy.clone()),
+        &ConnectSettings::default(),
+    )
+    .await
+    .unwrap();
     assert!(restored.pending_migrations().await.unwrap().is_empty());
     let archs = restored.arch_list().await.unwrap();
     assert_eq!(archs.len(), 1);

@@ -150,14 +150,14 @@ mod tests {
     #[test]
     fn validation() {
         assert!(bmc().validate().is_ok());
-        let cases: Vec<Box<dyn Fn(&mut NewBmc)>> = vec![
-            Box::new(|b| b.name = "x".into()),
-            Box::new(|b| b.address = "not an address".into()),
-            Box::new(|b| b.port = Some(0)),
-            Box::new(|b| b.cipher_suite = Some(18)),
-            Box::new(|b| b.retries = Some(21)),
-            Box::new(|b| b.timeout_ms = Some(5)),
-            Box::new(|b| b.password = "p".repeat(257).into()),
+        let cases: [fn(&mut NewBmc); 7] = [
+            |b| b.name = "x".into(),
+            |b| b.address = "not an address".into(),
+            |b| b.port = Some(0),
+            |b| b.cipher_suite = Some(18),
+            |b| b.retries = Some(21),
+            |b| b.timeout_ms = Some(5),
+            |b| b.password = "p".repeat(257).into(),
         ];
         for (i, mutate) in cases.iter().enumerate() {
             let mut b = bmc();

@@ -22,10 +22,14 @@ pub mod user;
 /// A point in time, always UTC (the original mixed local time and UTC; we store UTC only).
 pub type Timestamp = chrono::DateTime<chrono::Utc>;
 
-/// The current time, truncated to microseconds so that what is stored compares equal to
-/// what is read back on both SQLite and PostgreSQL.
+/// The current time, truncated to microseconds (see [`to_micros`]).
 pub fn now() -> Timestamp {
+    to_micros(chrono::Utc::now())
+}
+
+/// `t` truncated to microseconds, the precision PostgreSQL keeps, so that what is stored
+/// compares equal to what is read back on both SQLite and PostgreSQL.
+pub fn to_micros(t: Timestamp) -> Timestamp {
     use chrono::{DurationRound, TimeDelta};
-    let t = chrono::Utc::now();
     t.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(t)
 }

@@ -96,7 +96,8 @@ pub trait UserStore: Send + Sync {
     async fn user_password_hash(&self, id: UserId) -> Result<Option<String>>;
     /// Replaces the password hash.
     async fn user_set_password(&self, id: UserId, hash: &str) -> Result<()>;
-    /// Deletes a user. Conflict while they own tokens, images, configs or assignments.
+    /// Deletes a user with their API and console tokens. Conflict while they own images or
+    /// installer configs or hold assignments.
     async fn user_delete(&self, id: UserId) -> Result<()>;
 }
 

@@ -8,7 +8,7 @@ use super::{Conn, SeaStore, crud};
 use crate::error::{Error, Result};
 use crate::id::{AssignmentId, MachineId, UserId};
 use crate::model::assignment::{Assignment, NewAssignment, check_reason};
-use crate::model::{Timestamp, now};
+use crate::model::{Timestamp, now, to_micros};
 use crate::store::AssignmentStore;
 
 const KIND: &str = "assignee";
@@ -35,7 +35,7 @@ impl<C: Conn> AssignmentStore for SeaStore<C> {
             user_id: Set(new.user_id.0),
             reason: Set(new.reason.clone()),
             start_at: Set(start),
-            end_at: Set(new.end),
+            end_at: Set(new.end.map(to_micros)),
         };
         crud::insert(self.db(), row, KIND)
             .await
@@ -123,7 +123,7 @@ impl<C: Conn> AssignmentStore for SeaStore<C> {
         let row = ActiveModel {
             id: Unchanged(id.0),
             reason: Set(reason.to_string()),
-            end_at: Set(end),
+            end_at: Set(end.map(to_micros)),
             ..Default::default()
         };
         crud::update(self.db(), row, KIND, id.0).await.map(to_model)

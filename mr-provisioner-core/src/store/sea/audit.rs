@@ -51,7 +51,7 @@ impl<C: Conn> AuditStore for SeaStore<C> {
             q = q.filter(Column::Id.lt(before));
         }
         q.order_by_desc(Column::Id)
-            .limit(page.limit)
+            .limit(crud::clamp_limit(page.limit))
             .all(self.db())
             .await
             .map(|rows| rows.into_iter().map(to_model).collect())

@@ -97,7 +97,8 @@ impl<C: Conn> BmcStore for SeaStore<C> {
     async fn bmc_update(&self, id: BmcId, new: &NewBmc) -> Result<Bmc> {
         let row = row(Unchanged(id.0), new)?;
         let tx = self.begin_tx().await?;
-        // A new kind must accept the BMC info of every machine on this BMC.
+        // Update first: the row lock makes concurrent machine writes on this BMC wait.
+        let updated = to_model(crud::update(tx.db(), row, KIND, id.0).await?)?;
         let users = machines::Entity::find()
             .filter(machines::Column::BmcId.eq(id.0))
             .all(tx.db())
@@ -111,7 +112,6 @@ impl<C: Conn> BmcStore for SeaStore<C> {
                 ))
             })?;
         }
-        let updated = to_model(crud::update(tx.db(), row, KIND, id.0).await?)?;
         tx.conn.commit().await.map_err(error::other)?;
         Ok(updated)
     }

@@ -8,7 +8,7 @@ use super::{Conn, SeaStore, crud, error};
 use crate::error::Result;
 use crate::id::{ConsoleTokenId, MachineId, UserId};
 use crate::model::console_token::ConsoleToken;
-use crate::model::{Timestamp, now};
+use crate::model::{Timestamp, now, to_micros};
 use crate::store::ConsoleTokenStore;
 
 fn to_model(r: console_tokens::Model) -> ConsoleToken {
@@ -36,7 +36,7 @@ impl<C: Conn> ConsoleTokenStore for SeaStore<C> {
             machine_id: Set(machine_id.0),
             user_id: Set(user_id.0),
             created_at: Set(now()),
-            expires_at: Set(expires_at),
+            expires_at: Set(to_micros(expires_at)),
         };
         crud::insert(self.db(), row, "console token")
             .await

@@ -130,3 +130,9 @@ where
         .map(convert)
         .collect()
 }
+
+/// A row limit the database accepts: SQL limits are signed 64-bit, and a larger one means
+/// "no limit" anyway.
+pub(crate) fn clamp_limit(limit: u64) -> u64 {
+    std::cmp::min(limit, i64::MAX as u64)
+}

@@ -9,8 +9,8 @@ use super::{Conn, SeaStore, crud, error};
 use crate::error::{Error, Result};
 use crate::id::DiscoveredMacId;
 use crate::mac::MacAddr;
-use crate::model::Timestamp;
 use crate::model::discovered_mac::{DiscoveredMac, Sighting};
+use crate::model::{Timestamp, to_micros};
 use crate::store::DiscoveredMacStore;
 
 const KIND: &str = "discovered MAC";
@@ -54,8 +54,8 @@ impl<C: Conn> DiscoveredMacStore for SeaStore<C> {
             hostname: Set(sighting.hostname.clone()),
             arch_code: Set(sighting.arch_code.map(i32::from)),
             arch: Set(sighting.arch.clone()),
-            first_seen: Set(at),
-            last_seen: Set(at),
+            first_seen: Set(to_micros(at)),
+            last_seen: Set(to_micros(at)),
         };
         let r = Entity::insert(row)
             .on_conflict(

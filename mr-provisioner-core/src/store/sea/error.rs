@@ -72,7 +72,15 @@ pub(crate) fn map(err: DbErr, op: Op) -> Error {
     if let DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) = &err
         && let sea_orm::sqlx::Error::Database(db) = e.as_ref()
     {
-        match db.kind() {
+        // SQLite reports ON DELETE RESTRICT as SQLITE_CONSTRAINT_TRIGGER (1811), which sqlx
+        // does not classify as a foreign-key violation.
+        let kind = match db.kind() {
+            ErrorKind::Other if db.message() == "FOREIGN KEY constraint failed" => {
+                ErrorKind::ForeignKeyViolation
+            }
+            kind => kind,
+        };
+        match kind {
             ErrorKind::UniqueViolation => {
                 let name = db
                     .constraint()

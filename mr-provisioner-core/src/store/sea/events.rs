@@ -47,7 +47,7 @@ impl<C: Conn> EventStore for SeaStore<C> {
             q = q.filter(Column::Id.lt(before));
         }
         q.order_by_desc(Column::Id)
-            .limit(page.limit)
+            .limit(crud::clamp_limit(page.limit))
             .all(self.db())
             .await
             .map_err(error::other)?

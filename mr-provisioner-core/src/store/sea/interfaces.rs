@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::id::{InterfaceId, MachineId, NetworkId};
 use crate::mac::MacAddr;
 use crate::model::interface::{Interface, NewInterface};
-use crate::store::{InterfaceStore, NetworkStore};
+use crate::store::InterfaceStore;
 
 const KIND: &str = "interface";
 
@@ -46,10 +46,14 @@ impl<C: Conn> SeaStore<C> {
     async fn check_interface(&self, new: &NewInterface) -> Result<()> {
         new.validate()?;
         if let Some(nid) = new.network_id {
-            let network = self
-                .network_get(nid)
+            use sea_orm::QuerySelect;
+            let row = super::entity::networks::Entity::find_by_id(nid.0)
+                .lock_shared()
+                .one(self.db())
                 .await
-                .map_err(|_| Error::invalid("network", format!("no network with id {nid}")))?;
+                .map_err(error::other)?
+                .ok_or_else(|| Error::invalid("network", format!("no network with id {nid}")))?;
+            let network = super::networks::to_model(row)?;
             new.validate_against(&network)?;
         }
         Ok(())

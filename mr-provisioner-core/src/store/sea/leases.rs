@@ -11,8 +11,8 @@ use super::{Conn, SeaStore, crud, error};
 use crate::error::Result;
 use crate::id::LeaseId;
 use crate::mac::MacAddr;
-use crate::model::Timestamp;
 use crate::model::lease::Lease;
+use crate::model::{Timestamp, to_micros};
 use crate::store::LeaseStore;
 
 fn to_model(r: leases::Model) -> Result<Lease> {
@@ -36,7 +36,7 @@ impl<C: Conn> LeaseStore for SeaStore<C> {
             id: NotSet,
             mac: Set(mac.to_string()),
             ipv4: Set(ipv4.map(|a| a.to_string())),
-            last_seen: Set(at),
+            last_seen: Set(to_micros(at)),
         };
         let r = Entity::insert(row)
             .on_conflict(

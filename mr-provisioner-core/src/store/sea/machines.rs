@@ -13,7 +13,7 @@ use crate::model::bmc::check_bmc_info;
 use crate::model::machine::{Machine, MachineSummary, NewMachine};
 use crate::model::now;
 use crate::query::{CmpOp, Field, Filter, IntField, TextField};
-use crate::store::{ArchStore, BmcStore, MachineListQuery, MachineStore};
+use crate::store::{ArchStore, MachineListQuery, MachineStore};
 
 const KIND: &str = "machine";
 
@@ -75,11 +75,16 @@ impl<C: Conn> SeaStore<C> {
         }
         match new.bmc_id {
             Some(bid) => {
-                let bmc = self
-                    .bmc_get(bid)
+                use sea_orm::QuerySelect;
+                let bmc = bmcs::Entity::find_by_id(bid.0)
+                    .lock_shared()
+                    .one(self.db())
                     .await
-                    .map_err(|_| Error::invalid("bmc", format!("no BMC with id {bid}")))?;
-                check_bmc_info(bmc.kind, &new.bmc_info)?;
+                    .map_err(error::other)?
+                    .ok_or_else(|| Error::invalid("bmc", format!("no BMC with id {bid}")))?;
+                let kind: mr_provisioner_ipmi::BmcKind =
+                    crud::parse_column("bmcs", "kind", &bmc.kind)?;
+                check_bmc_info(kind, &new.bmc_info)?;
             }
             None if !new.bmc_info.is_empty() => {
                 return Err(Error::invalid("bmc_info", "BMC info needs a BMC"));
@@ -303,7 +308,7 @@ fn list_statement(query: &MachineListQuery, backend: DbBackend) -> SelectStateme
         q.cond_where(condition(f, backend));
     }
     if let Some(limit) = query.limit {
-        q.limit(limit);
+        q.limit(crud::clamp_limit(limit));
     }
     q
 }
@@ -311,10 +316,13 @@ fn list_statement(query: &MachineListQuery, backend: DbBackend) -> SelectStateme
 #[async_trait]
 impl<C: Conn> MachineStore for SeaStore<C> {
     async fn machine_create(&self, new: &NewMachine) -> Result<Machine> {
-        self.check_machine(new).await?;
+        let tx = self.begin_tx().await?;
+        tx.check_machine(new).await?;
         let mut row = row(NotSet, new);
         row.created_at = Set(now());
-        to_model(crud::insert(self.db(), row, KIND).await?)
+        let m = to_model(crud::insert(tx.db(), row, KIND).await?)?;
+        tx.conn.commit().await.map_err(error::other)?;
+        Ok(m)
     }
 
     async fn machine_get(&self, id: MachineId) -> Result<Machine> {
@@ -343,8 +351,11 @@ impl<C: Conn> MachineStore for SeaStore<C> {
     }
 
     async fn machine_update(&self, id: MachineId, new: &NewMachine) -> Result<Machine> {
-        self.check_machine(new).await?;
-        to_model(crud::update(self.db(), row(Unchanged(id.0), new), KIND, id.0).await?)
+        let tx = self.begin_tx().await?;
+        tx.check_machine(new).await?;
+        let m = to_model(crud::update(tx.db(), row(Unchanged(id.0), new), KIND, id.0).await?)?;
+        tx.conn.commit().await.map_err(error::other)?;
+        Ok(m)
     }
 
     async fn machine_delete(&self, id: MachineId) -> Result<()> {

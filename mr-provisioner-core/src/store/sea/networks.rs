@@ -38,6 +38,12 @@ fn row(id: sea_orm::ActiveValue<i64>, new: &NewNetwork) -> ActiveModel {
 impl<C: Conn> SeaStore<C> {
     /// Conflict if `new` overlaps a network other than `except`.
     async fn check_overlap(&self, new: &NewNetwork, except: Option<NetworkId>) -> Result<()> {
+        if self.db().get_database_backend() == sea_orm::DbBackend::Postgres {
+            self.db()
+                .execute_unprepared("LOCK TABLE networks IN SHARE ROW EXCLUSIVE MODE")
+                .await
+                .map_err(error::other)?;
+        }
         for other in self.network_list().await? {
             if Some(other.id) != except && overlaps(other.subnet, new.subnet) {
                 return Err(Error::conflict(format!(

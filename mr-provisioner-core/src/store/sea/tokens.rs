@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::id::{TokenId, UserId};
 use crate::model::token::{ApiToken, NewToken};
 use crate::model::user::User;
-use crate::model::{Timestamp, now};
+use crate::model::{Timestamp, now, to_micros};
 use crate::store::TokenStore;
 
 const KIND: &str = "token";
@@ -84,7 +84,7 @@ impl<C: Conn> TokenStore for SeaStore<C> {
     async fn token_touch(&self, id: TokenId, at: Timestamp) -> Result<()> {
         let row = ActiveModel {
             id: Unchanged(id.0),
-            last_used_at: Set(Some(at)),
+            last_used_at: Set(Some(to_micros(at))),
             ..Default::default()
         };
         crud::update(self.db(), row, KIND, id.0).await.map(|_| ())
