@@ -54,6 +54,12 @@ pub enum Error {
     /// The caller is not known (no or a bad credential).
     #[error("authentication required")]
     Unauthenticated,
+    /// A BMC refused or failed an operation; the message is the BMC's (never a password).
+    #[error("BMC error: {message}")]
+    Bmc {
+        /// What the BMC said.
+        message: String,
+    },
     /// A dependency (database, BMC) is unreachable or overloaded; retrying later may work.
     #[error("{message}")]
     Unavailable {
@@ -138,6 +144,7 @@ impl Error {
             Error::InvalidRequest { .. } => "InvalidRequest",
             Error::Forbidden { .. } => "Forbidden",
             Error::Unauthenticated => "Unauthenticated",
+            Error::Bmc { .. } => "Bmc",
             Error::Unavailable { .. } => "Unavailable",
             Error::Internal { .. } => "Internal",
         }

@@ -16,12 +16,14 @@
 pub mod accounts;
 pub mod auth;
 pub mod error;
+pub mod files;
 pub mod id;
 pub mod inventory;
 pub mod mac;
 pub mod model;
 pub mod policy;
 pub mod query;
+pub mod service;
 pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;

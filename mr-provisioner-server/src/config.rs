@@ -55,6 +55,28 @@ pub struct Config {
     pub provisioning: ProvisioningConfig,
     /// DHCP answers.
     pub dhcp: DhcpConfig,
+    /// Reservations (assignments with an end).
+    pub reservations: ReservationsConfig,
+    /// Machine events.
+    pub events: EventsConfig,
+}
+
+/// `[reservations]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReservationsConfig {
+    /// Power machines off when their reservation ends by itself.
+    pub power_off_on_expiry: bool,
+    /// How often ended reservations are released, in seconds.
+    pub expiry_check_secs: u64,
+}
+
+/// `[events]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EventsConfig {
+    /// Machine events older than this many days are deleted (0 keeps them for ever).
+    pub retention_days: u64,
 }
 
 /// `[http]`.
@@ -178,7 +200,24 @@ impl Default for Config {
             console: ConsoleConfig::default(),
             provisioning: ProvisioningConfig::default(),
             dhcp: DhcpConfig::default(),
+            reservations: ReservationsConfig::default(),
+            events: EventsConfig::default(),
         }
+    }
+}
+
+impl Default for ReservationsConfig {
+    fn default() -> Self {
+        ReservationsConfig {
+            power_off_on_expiry: false,
+            expiry_check_secs: 30,
+        }
+    }
+}
+
+impl Default for EventsConfig {
+    fn default() -> Self {
+        EventsConfig { retention_days: 30 }
     }
 }
 
@@ -275,6 +314,18 @@ macro_rules! env_from_str {
 }
 env_from_str!(u16, u32, u64, SocketAddr);
 
+impl EnvValue for bool {
+    fn parse_env(s: &str) -> Result<Self, String> {
+        match s.trim() {
+            "true" | "1" | "yes" => Ok(true),
+            "false" | "0" | "no" => Ok(false),
+            other => Err(format!(
+                "{other:?} is not a boolean; expected true or false"
+            )),
+        }
+    }
+}
+
 impl EnvValue for String {
     fn parse_env(s: &str) -> Result<Self, String> {
         Ok(s.to_string())
@@ -336,6 +387,9 @@ overrides! {
     "MRP_PROVISIONING_PRESEED_DNS" => provisioning.preseed_dns;
     "MRP_DHCP_NEXT_SERVER" => dhcp.next_server;
     "MRP_DHCP_DEFAULT_BOOTFILE" => dhcp.default_bootfile;
+    "MRP_RESERVATIONS_POWER_OFF_ON_EXPIRY" => reservations.power_off_on_expiry;
+    "MRP_RESERVATIONS_EXPIRY_CHECK_SECS" => reservations.expiry_check_secs;
+    "MRP_EVENTS_RETENTION_DAYS" => events.retention_days;
 }
 
 /// `MRP_` variables that are not settings but are read elsewhere.
@@ -413,6 +467,12 @@ impl Config {
             key: key.into(),
             reason,
         };
+        if self.reservations.expiry_check_secs == 0 {
+            return Err(err(
+                "reservations.expiry_check_secs",
+                "must be at least 1".into(),
+            ));
+        }
         if self.database.max_connections == 0 {
             return Err(err("database.max_connections", "must be at least 1".into()));
         }

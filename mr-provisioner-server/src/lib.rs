@@ -22,5 +22,6 @@ mod api;
 pub mod config;
 pub mod logging;
 pub mod state;
+pub mod tasks;
 
 pub use api::app;

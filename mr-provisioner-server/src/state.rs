@@ -2,25 +2,54 @@
 
 use std::sync::Arc;
 
+use mr_provisioner_core::files::ImageFiles;
+use mr_provisioner_core::service::{BmcConnector, DefaultConnector, Provisioner, Settings};
 use mr_provisioner_core::store::Store;
 
 use crate::config::Config;
 
-/// What handlers need: the store and the configuration. Cheap to clone.
+/// What handlers need: the use-cases (with the store) and the configuration. Cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
-    /// The store.
-    pub store: Arc<dyn Store>,
+    /// The use-cases.
+    pub provisioner: Arc<Provisioner>,
     /// The configuration in effect.
     pub config: Arc<Config>,
 }
 
 impl AppState {
-    /// Bundles a store and a configuration.
+    /// The state for `config` over `store`, with the default BMC connector.
     pub fn new(store: Arc<dyn Store>, config: Config) -> Self {
-        AppState {
+        Self::with_connector(store, Arc::new(DefaultConnector::new()), config)
+    }
+
+    /// The same with a given BMC connector (tests use it to reach simulated BMCs).
+    pub fn with_connector(
+        store: Arc<dyn Store>,
+        bmcs: Arc<dyn BmcConnector>,
+        config: Config,
+    ) -> Self {
+        let settings = Settings {
+            console_ext_host: config.console.ext_host.clone(),
+            console_ext_port: config.console.ext_port,
+            max_upload_size: config.files.max_upload_size,
+            power_off_on_expiry: config.reservations.power_off_on_expiry,
+            ..Settings::default()
+        };
+        let provisioner = Provisioner {
             store,
+            bmcs,
+            files: ImageFiles::new(config.tftp_root()),
+            settings,
+        };
+        AppState {
+            provisioner: Arc::new(provisioner),
             config: Arc::new(config),
         }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &dyn Store {
+        self.provisioner.store.as_ref()
     }
 }

@@ -243,6 +243,16 @@ pub trait AssignmentStore: Send + Sync {
     ) -> Result<Assignment>;
     /// Ends an assignment.
     async fn assignment_delete(&self, id: AssignmentId) -> Result<()>;
+    /// Assigns the first free machine (lowest id) that matches `filter` to `user_id`,
+    /// atomically: concurrent reservations never get the same machine. `None` when no free
+    /// machine matches.
+    async fn assignment_reserve(
+        &self,
+        user_id: UserId,
+        filter: Option<Filter>,
+        reason: &str,
+        end: Option<Timestamp>,
+    ) -> Result<Option<(Assignment, MachineSummary)>>;
 }
 
 /// Interfaces.

@@ -28,6 +28,7 @@ use crate::model::network::{Network, NewNetwork};
 use crate::model::preseed::{NewPreseed, Preseed};
 use crate::model::token::{ApiToken, NewToken};
 use crate::model::user::{NewUser, User, UserUpdate};
+use crate::query::Filter;
 use crate::store::*;
 
 mockall::mock! {
@@ -123,6 +124,7 @@ mockall::mock! {
         async fn assignment_list_expired(&self, now: Timestamp) -> Result<Vec<Assignment>>;
         async fn assignment_update( &self, id: AssignmentId, reason: &str, end: Option<Timestamp>, ) -> Result<Assignment>;
         async fn assignment_delete(&self, id: AssignmentId) -> Result<()>;
+        async fn assignment_reserve( &self, user_id: UserId, filter: Option<Filter>, reason: &str, end: Option<Timestamp>, ) -> Result<Option<(Assignment, MachineSummary)>>;
     }
 
     #[async_trait]

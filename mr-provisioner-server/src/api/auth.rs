@@ -3,19 +3,16 @@
 
 use mr_provisioner_core::Error;
 use mr_provisioner_core::accounts;
-use mr_provisioner_core::model::user::User;
+use mr_provisioner_core::service::Caller;
 use poem::http::header;
 use poem::{FromRequest, Request, RequestBody};
 
 use super::error::ApiError;
 use crate::state::AppState;
 
-/// The authenticated caller of an API request.
+/// The authenticated caller of an API request (an extractor: it answers 401 itself).
 #[derive(Debug, Clone)]
-pub(crate) struct Caller {
-    /// The user.
-    pub(crate) user: User,
-}
+pub(crate) struct Auth(pub(crate) Caller);
 
 /// The token in an `Authorization` value: after `Bearer ` if the value starts with it,
 /// else the whole value. (The original removed `Bearer ` wherever it appeared, so
@@ -24,21 +21,21 @@ pub(crate) fn token_from_header(value: &str) -> &str {
     value.strip_prefix("Bearer ").unwrap_or(value)
 }
 
-impl<'a> FromRequest<'a> for Caller {
+impl<'a> FromRequest<'a> for Auth {
     async fn from_request(req: &'a Request, _body: &mut RequestBody) -> poem::Result<Self> {
         let state = req
             .data::<AppState>()
-            .ok_or_else(|| ApiError(Error::bug("application state missing")))?;
+            .ok_or_else(|| ApiError::Domain(Error::bug("application state missing")))?;
         let Some(value) = req.headers().get(header::AUTHORIZATION) else {
-            return Err(ApiError(Error::Unauthenticated).into());
+            return Err(ApiError::Domain(Error::Unauthenticated).into());
         };
         let value = value
             .to_str()
-            .map_err(|_| ApiError(Error::Unauthenticated))?;
-        match accounts::authenticate_token(state.store.as_ref(), token_from_header(value)).await {
-            Ok(Some((_, user))) => Ok(Caller { user }),
-            Ok(None) => Err(ApiError(Error::Unauthenticated).into()),
-            Err(e) => Err(ApiError(e).into()),
+            .map_err(|_| ApiError::Domain(Error::Unauthenticated))?;
+        match accounts::authenticate_token(state.store(), token_from_header(value)).await {
+            Ok(Some((_, user))) => Ok(Auth(Caller { user })),
+            Ok(None) => Err(ApiError::Domain(Error::Unauthenticated).into()),
+            Err(e) => Err(ApiError::Domain(e).into()),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The HTTP application: routes, error mapping and authentication.
 
 mod auth;
+mod body;
 mod error;
 mod v1;
 
@@ -8,21 +9,45 @@ use poem::middleware::Tracing;
 use poem::web::{Data, Json};
 use poem::{Endpoint, EndpointExt, IntoResponse, Response, Route, get, handler, http::StatusCode};
 
+use error::ApiError;
+
 use crate::state::AppState;
 
 /// The whole HTTP application, as served by `mr-provisioner serve` and used by every test.
 pub fn app(state: AppState) -> impl Endpoint {
     Route::new()
         .at("/healthz", get(healthz))
-        .nest("/api/v1", v1::routes())
+        .nest("/api/v1", v1::routes().catch_all_error(json_error))
         .data(state)
         .with(Tracing)
+}
+
+/// Errors poem raises itself under `/api/v1` (no route, wrong method, bad path or query
+/// parameters) in the API's JSON envelope.
+async fn json_error(err: poem::Error) -> Response {
+    if let Some(api) = err.downcast_ref::<ApiError>() {
+        return poem::error::ResponseError::as_response(api);
+    }
+    let status = err.status();
+    let error_type = match status {
+        StatusCode::NOT_FOUND => "NotFound",
+        StatusCode::METHOD_NOT_ALLOWED => "MethodNotAllowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "RequestEntityTooLarge",
+        s if s.is_server_error() => "InternalError",
+        _ => "BadRequest",
+    };
+    let message = if status.is_server_error() {
+        "internal error".to_string()
+    } else {
+        err.to_string()
+    };
+    error::error_response(status, error_type, &message)
 }
 
 /// Liveness and readiness: 200 when the database answers, 503 when it does not.
 #[handler]
 async fn healthz(Data(state): Data<&AppState>) -> Response {
-    match state.store.ping().await {
+    match state.store().ping().await {
         Ok(()) => Json(serde_json::json!({"status": "ok", "database": "ok"})).into_response(),
         Err(error) => {
             tracing::warn!(%error, "health check: database unavailable");

@@ -111,6 +111,8 @@ pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
     let acceptor = TcpAcceptor::from_tokio(listener)?;
     let timeout = Duration::from_secs(config.http.shutdown_timeout_secs);
     let state = AppState::new(Arc::new(store.clone()), config);
+    let stop = tokio_util::sync::CancellationToken::new();
+    let mut tasks = mr_provisioner_server::tasks::spawn(state.clone(), stop.clone());
     let shutdown = shutdown_signal()?;
     tracing::info!(address = %bound, "listening");
     println!("mr-provisioner listening on http://{bound}");
@@ -119,6 +121,8 @@ pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
         .run_with_graceful_shutdown(mr_provisioner_server::app(state), shutdown, Some(timeout))
         .await
         .context("the HTTP server failed")?;
+    stop.cancel();
+    while tasks.join_next().await.is_some() {}
     store.close().await.ok();
     tracing::info!("stopped");
     Ok(())

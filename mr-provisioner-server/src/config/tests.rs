@@ -111,11 +111,13 @@ fn every_override_names_a_real_key() {
         let sample = match *key {
             "http.listen" => "127.0.0.1:1",
             "log.format" => "json",
+            "reservations.power_off_on_expiry" => "true",
             k if k.ends_with("secs")
                 || k.ends_with("max_connections")
                 || k.ends_with("port")
                 || k.ends_with("max_age")
-                || k.ends_with("upload_size") =>
+                || k.ends_with("upload_size")
+                || k.ends_with("days") =>
             {
                 "7"
             }

@@ -96,7 +96,7 @@ impl<C: Conn> SeaStore<C> {
 }
 
 #[derive(Debug, FromQueryResult)]
-struct SummaryRow {
+pub(crate) struct SummaryRow {
     id: i64,
     name: String,
     arch_id: i64,
@@ -115,7 +115,7 @@ struct SummaryRow {
 }
 
 impl SummaryRow {
-    fn into_summary(self) -> Result<MachineSummary> {
+    pub(crate) fn into_summary(self) -> Result<MachineSummary> {
         let machine = to_model(machines::Model {
             id: self.id,
             name: self.name,
@@ -249,7 +249,7 @@ fn condition(filter: &Filter, backend: DbBackend) -> Cond {
     }
 }
 
-fn list_statement(query: &MachineListQuery, backend: DbBackend) -> SelectStatement {
+pub(crate) fn list_statement(query: &MachineListQuery, backend: DbBackend) -> SelectStatement {
     let mut q = Query::select();
     q.columns([
         (machines::Entity, Column::Id),

@@ -1,0 +1,151 @@
+//! Use-cases: what a caller can do, with permission checks, validation, events and audit,
+//! independent of HTTP. The server's handlers translate requests into these calls.
+
+mod assignments;
+mod bmc;
+mod images;
+mod interfaces;
+mod machines;
+mod power;
+mod preseeds;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use assignments::{AssigneeRef, AssignmentView, ReservationRequest};
+pub use bmc::{BmcConnector, DEFAULT_BMC_TIMEOUT, DefaultConnector};
+pub use images::{ImageChange, ImageUpload};
+pub use interfaces::{InterfaceChange, InterfaceView, IpChoice, available_ipv4s};
+pub use machines::{MachineInventoryChange, ProvisioningChange};
+pub use power::{ConsoleTicket, PowerRequest, PowerStatus};
+pub use preseeds::PreseedChange;
+
+use crate::error::Result;
+use crate::files::ImageFiles;
+use crate::id::MachineId;
+use crate::model::audit::NewAuditEntry;
+use crate::model::event::{EventKind, NewEvent};
+use crate::model::user::User;
+use crate::policy::{self, Action, Actor};
+use crate::store::Store;
+
+/// Settings the use-cases need from the configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// How long a console token stays valid.
+    pub console_token_ttl: Duration,
+    /// Console host and port told to clients (the original's `wssubprocess` settings).
+    pub console_ext_host: String,
+    /// See `console_ext_host`.
+    pub console_ext_port: u16,
+    /// Largest image upload, in bytes.
+    pub max_upload_size: u64,
+    /// Power machines off when their reservation expires.
+    pub power_off_on_expiry: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            console_token_ttl: Duration::from_secs(30),
+            console_ext_host: String::new(),
+            console_ext_port: 8866,
+            max_upload_size: 1 << 30,
+            power_off_on_expiry: false,
+        }
+    }
+}
+
+/// The use-cases, over a store, a BMC connector and the image file store.
+#[derive(Clone)]
+pub struct Provisioner {
+    /// The store.
+    pub store: Arc<dyn Store>,
+    /// Reaches BMCs.
+    pub bmcs: Arc<dyn BmcConnector>,
+    /// Image files under the TFTP root.
+    pub files: ImageFiles,
+    /// Settings.
+    pub settings: Settings,
+}
+
+/// Who is calling: an authenticated user.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The user.
+    pub user: User,
+}
+
+impl Caller {
+    /// The caller as the policy sees them.
+    pub fn actor(&self) -> Actor {
+        Actor {
+            user_id: self.user.id,
+            admin: self.user.admin,
+        }
+    }
+
+    /// Whether the caller is an administrator.
+    pub fn is_admin(&self) -> bool {
+        self.user.admin
+    }
+
+    /// Checks `action` against the policy; `Forbidden` with `message` if not allowed.
+    pub fn check(&self, action: Action, message: &str) -> Result<()> {
+        policy::check(&self.actor(), action, message)
+    }
+}
+
+impl Provisioner {
+    /// Whether `caller` is assigned `machine`.
+    pub async fn is_assignee(&self, caller: &Caller, machine: MachineId) -> Result<bool> {
+        Ok(self
+            .store
+            .assignment_find(machine, caller.user.id)
+            .await?
+            .is_some())
+    }
+
+    /// Records a machine event caused by `caller` (or by the system when `None`). A failure
+    /// to record is logged, never returned: the change it describes has happened.
+    pub async fn event(
+        &self,
+        machine_id: MachineId,
+        caller: Option<&Caller>,
+        kind: EventKind,
+        info: serde_json::Value,
+    ) {
+        let new = NewEvent {
+            machine_id,
+            user_id: caller.map(|c| c.user.id),
+            username: caller.map(|c| c.user.username.clone()),
+            kind,
+            info,
+        };
+        if let Err(error) = self.store.event_record(&new).await {
+            tracing::warn!(machine_id = %machine_id, kind = %kind, %error, "could not record a machine event");
+        }
+    }
+
+    /// Writes an audit record of an administrative change by `caller`. Logged on failure.
+    pub async fn audit(
+        &self,
+        caller: &Caller,
+        action: &str,
+        target_kind: &str,
+        target_id: Option<i64>,
+        detail: serde_json::Value,
+    ) {
+        let new = NewAuditEntry {
+            actor_id: Some(caller.user.id),
+            actor: caller.user.username.clone(),
+            action: action.into(),
+            target_kind: target_kind.into(),
+            target_id,
+            detail,
+        };
+        if let Err(error) = self.store.audit_record(&new).await {
+            tracing::warn!(action, %error, "could not write an audit record");
+        }
+    }
+}
