@@ -32,7 +32,7 @@ pub(crate) async fn list(
     Ok(Json(items.into_iter().map(AssigneeJson::from).collect()))
 }
 
-const CREATE: Schema = Schema {
+pub(crate) const CREATE: Schema = Schema {
     fields: &[
         req("user", Ty::Str(1, 128)),
         opt_null("reason", Ty::Str(0, 140)),
@@ -79,7 +79,7 @@ pub(crate) async fn get_one(
     ))
 }
 
-const UPDATE: Schema = Schema {
+pub(crate) const UPDATE: Schema = Schema {
     fields: &[
         req_null("reason", Ty::Str(0, 140)),
         opt_null("until", Ty::Time),

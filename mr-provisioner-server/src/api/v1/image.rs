@@ -69,7 +69,7 @@ pub(crate) async fn list(
     Ok(Json(to_json(state, images).await?))
 }
 
-const META: Schema = Schema {
+pub(crate) const META: Schema = Schema {
     fields: &[
         req("type", Ty::OneOf(KINDS)),
         opt_null("description", Ty::Str(0, 256)),
@@ -161,7 +161,7 @@ pub(crate) async fn get_one(
     Ok(Json(one_json(state, image).await?))
 }
 
-const UPDATE: Schema = Schema {
+pub(crate) const UPDATE: Schema = Schema {
     fields: &[
         opt("type", Ty::OneOf(KINDS)),
         opt_null("description", Ty::Str(0, 256)),

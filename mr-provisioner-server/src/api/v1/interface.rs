@@ -56,7 +56,7 @@ async fn network_named(state: &AppState, name: &str) -> ApiResult<NetworkId> {
         .id)
 }
 
-const UPDATE: Schema = Schema {
+pub(crate) const UPDATE: Schema = Schema {
     fields: &[
         opt_null("identifier", Ty::Str(0, 64)),
         opt(
@@ -113,7 +113,7 @@ pub(crate) async fn update(
     ))
 }
 
-const CREATE: Schema = Schema {
+pub(crate) const CREATE: Schema = Schema {
     fields: &[
         req("mac", Ty::Mac),
         opt_null("identifier", Ty::Str(1, 64)),

@@ -64,7 +64,7 @@ pub(crate) async fn get_one(
     Ok(Json(state.provisioner.machine_summary(id).await?.into()))
 }
 
-const UPDATE: Schema = Schema {
+pub(crate) const UPDATE: Schema = Schema {
     fields: &[
         opt("netboot_enabled", Ty::Bool),
         opt_null("subarch", Ty::Str(0, 256)),
@@ -103,7 +103,7 @@ pub(crate) async fn update(
     ))
 }
 
-const CREATE: Schema = Schema {
+pub(crate) const CREATE: Schema = Schema {
     fields: &[
         req("name", Ty::Str(2, 256)),
         req("arch", Ty::Str(1, 256)),
@@ -165,7 +165,7 @@ async fn bmc_named(state: &AppState, name: &str) -> ApiResult<mr_provisioner_cor
         .id)
 }
 
-const INVENTORY: Schema = Schema {
+pub(crate) const INVENTORY: Schema = Schema {
     fields: &[
         opt("name", Ty::Str(2, 256)),
         opt("arch", Ty::Str(1, 256)),
@@ -217,7 +217,7 @@ pub(crate) async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
-const RESERVE: Schema = Schema {
+pub(crate) const RESERVE: Schema = Schema {
     fields: &[
         req_null("query", Ty::Str(0, 300)),
         opt_null("reason", Ty::Str(0, 140)),

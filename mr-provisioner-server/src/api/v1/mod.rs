@@ -3,6 +3,7 @@
 
 mod admin;
 mod assignee;
+mod catalog;
 mod image;
 mod interface;
 pub(crate) mod json;
@@ -11,12 +12,11 @@ mod power;
 mod preseed;
 
 use mr_provisioner_core::Error;
-use poem::web::Data;
-use poem::{Route, get, handler, post};
+use poem::web::Path;
+use poem::{Route, get, handler};
 
 use super::auth::Auth;
 use super::error::{ApiError, ApiResult};
-use crate::state::AppState;
 
 /// Parses an id from a path segment as the original's routing did: anything but digits is
 /// no route at all (404 from the catch-all); digits beyond the id range name nothing of
@@ -52,76 +52,33 @@ impl ShowAll {
     }
 }
 
-/// Any other GET under `/api/v1`: authenticated, then 404 (as the original's catch-all).
+/// Any other GET under `/api/v1`: the API's root redirects to the documentation; anything
+/// else is authenticated, then 404 (as the original's catch-all).
 #[handler]
-async fn catch_all(_state: Data<&AppState>, _auth: Auth) -> ApiResult<()> {
-    Err(ApiError::NoRoute)
+async fn catch_all(req: &poem::Request, Path(rest): Path<String>) -> poem::Result<poem::Response> {
+    use poem::{FromRequest, IntoResponse};
+    if rest.is_empty() {
+        return Ok(poem::web::Redirect::see_other("/api/v1/docs").into_response());
+    }
+    Auth::from_request_without_body(req).await?;
+    Err(ApiError::NoRoute.into())
 }
 
-/// `/api/v1` and `/api/v1/` lead to the browsable API documentation (no authentication).
+/// `GET /api/v1/openapi.json`: the OpenAPI document (no authentication).
 #[handler]
-fn index() -> poem::web::Redirect {
-    poem::web::Redirect::see_other("/api/v1/docs")
+fn openapi_json() -> poem::web::Json<serde_json::Value> {
+    poem::web::Json(catalog::openapi())
 }
 
-/// The `/api/v1` routes.
+/// `GET /api/v1/docs`: a page that renders the OpenAPI document (no authentication).
+#[handler]
+fn docs_page() -> poem::web::Html<&'static str> {
+    poem::web::Html(include_str!("docs.html"))
+}
+
+/// The `/api/v1` routes: every operation of the catalog, then the catch-all.
 pub(super) fn routes() -> Route {
-    admin::routes(Route::new())
-        .at("/", get(index))
-        .at("/machine", get(machine::list).post(machine::create))
-        .at(
-            "/machine/reservation",
-            post(machine::reserve).get(catch_all),
-        )
-        .at(
-            "/machine/:id",
-            get(machine::get_one)
-                .put(machine::update)
-                .patch(machine::update_inventory)
-                .delete(machine::remove),
-        )
-        .at(
-            "/machine/:id/interface",
-            get(interface::list).post(interface::create),
-        )
-        .at(
-            "/machine/:id/interface/:iid",
-            get(interface::get_one)
-                .put(interface::update)
-                .delete(interface::remove),
-        )
-        .at(
-            "/machine/:id/assignee",
-            get(assignee::list).post(assignee::create),
-        )
-        .at(
-            "/machine/:id/assignee/:aid",
-            get(assignee::get_one)
-                .put(assignee::update)
-                .delete(assignee::remove),
-        )
-        .at("/machine/:id/power", get(power::status).post(power::change))
-        .at(
-            "/machine/:id/state",
-            get(power::get_state)
-                .post(power::provision)
-                .put(power::set_state),
-        )
-        .at("/machine/:id/console", post(power::console))
-        .at("/machine/:id/event", get(admin::events))
-        .at("/image", get(image::list).post(image::upload))
-        .at(
-            "/image/:id",
-            get(image::get_one).put(image::update).delete(image::remove),
-        )
-        .at("/preseed", get(preseed::list).post(preseed::create))
-        .at(
-            "/preseed/:id",
-            get(preseed::get_one)
-                .put(preseed::update)
-                .delete(preseed::remove),
-        )
-        .at("/*path", get(catch_all))
+    catalog::routes().at("/*path", get(catch_all))
 }
 
 #[cfg(test)]

@@ -36,7 +36,7 @@ pub(crate) async fn status(
     }))
 }
 
-const POWER: Schema = Schema {
+pub(crate) const POWER: Schema = Schema {
     fields: &[req(
         "state",
         Ty::OneOf(&[
@@ -85,7 +85,7 @@ pub(crate) async fn get_state(
     }))
 }
 
-const PROVISION: Schema = Schema {
+pub(crate) const PROVISION: Schema = Schema {
     fields: &[req("state", Ty::OneOf(&["provision"]))],
     strict: true,
 };
@@ -105,7 +105,7 @@ pub(crate) async fn provision(
     Ok(accepted(s.as_str()))
 }
 
-const SET_STATE: Schema = Schema {
+pub(crate) const SET_STATE: Schema = Schema {
     fields: &[req("state", Ty::OneOf(&["ready", "error", "unknown"]))],
     strict: true,
 };

@@ -68,7 +68,7 @@ fn change_of(b: &Body) -> ApiResult<PreseedChange> {
     })
 }
 
-const CREATE: Schema = Schema {
+pub(crate) const CREATE: Schema = Schema {
     fields: &[
         req("name", Ty::Str(2, 256)),
         req("type", Ty::OneOf(KINDS)),
@@ -114,7 +114,7 @@ pub(crate) async fn get_one(
     Ok(Json(PreseedJson::new(p, user)))
 }
 
-const UPDATE: Schema = Schema {
+pub(crate) const UPDATE: Schema = Schema {
     fields: &[
         opt("name", Ty::Str(2, 256)),
         opt("type", Ty::OneOf(KINDS)),

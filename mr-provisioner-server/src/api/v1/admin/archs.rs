@@ -89,14 +89,14 @@ pub(crate) async fn get_one(
     Ok(Json(state.store().arch_get(id).await?.into()))
 }
 
-const ARCH: Schema = Schema {
+pub(crate) const ARCH: Schema = Schema {
     fields: &[
         req("name", Ty::Str(2, 256)),
         opt_null("description", Ty::Str(0, 256)),
     ],
     strict: true,
 };
-const ARCH_UPDATE: Schema = Schema {
+pub(crate) const ARCH_UPDATE: Schema = Schema {
     fields: &[
         opt("name", Ty::Str(2, 256)),
         opt_null("description", Ty::Str(0, 256)),
@@ -215,11 +215,11 @@ const SUBARCH_FIELDS: &[crate::api::body::Field] = &[
     opt_null("bootloader_id", Ty::Id),
     opt("efiboot", Ty::Bool),
 ];
-const SUBARCH: Schema = Schema {
+pub(crate) const SUBARCH: Schema = Schema {
     fields: SUBARCH_FIELDS,
     strict: true,
 };
-const SUBARCH_UPDATE: Schema = Schema {
+pub(crate) const SUBARCH_UPDATE: Schema = Schema {
     fields: &[
         opt("name", Ty::Str(2, 256)),
         opt_null("description", Ty::Str(0, 256)),

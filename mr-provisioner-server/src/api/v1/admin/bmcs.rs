@@ -70,7 +70,7 @@ const FIELDS: &[crate::api::body::Field] = &[
     opt_null("retries", Ty::Id),
     opt_null("timeout_ms", Ty::Id),
 ];
-const CREATE: Schema = Schema {
+pub(crate) const CREATE: Schema = Schema {
     fields: FIELDS,
     strict: true,
 };
@@ -191,7 +191,7 @@ pub(crate) async fn create(
         .into_response())
 }
 
-const UPDATE: Schema = Schema {
+pub(crate) const UPDATE: Schema = Schema {
     fields: &[
         opt("name", Ty::Str(2, 256)),
         opt("address", Ty::Str(1, 253)),

@@ -82,7 +82,7 @@ pub(crate) async fn forget_discovered(
     Ok(StatusCode::NO_CONTENT)
 }
 
-const ADOPT: Schema = Schema {
+pub(crate) const ADOPT: Schema = Schema {
     fields: &[
         req("name", Ty::Str(2, 256)),
         req("arch", Ty::Str(1, 256)),

@@ -51,7 +51,7 @@ fn cidr(b: &Body, key: &str) -> ApiResult<Option<Option<ipnet::Ipv4Net>>> {
     }
 }
 
-const CREATE: Schema = Schema {
+pub(crate) const CREATE: Schema = Schema {
     fields: &[
         req("name", Ty::Str(2, 256)),
         req("subnet", Ty::Str(1, 64)),
@@ -60,7 +60,7 @@ const CREATE: Schema = Schema {
     ],
     strict: true,
 };
-const UPDATE: Schema = Schema {
+pub(crate) const UPDATE: Schema = Schema {
     fields: &[
         opt("name", Ty::Str(2, 256)),
         opt("subnet", Ty::Str(1, 64)),

@@ -88,7 +88,7 @@ pub(crate) async fn get_one(
     Ok(Json(state.store().user_get(id).await?.into()))
 }
 
-const CREATE: Schema = Schema {
+pub(crate) const CREATE: Schema = Schema {
     fields: &[
         req("username", Ty::Str(2, 128)),
         opt_null("email", Ty::Str(3, 1024)),
@@ -146,7 +146,7 @@ pub(crate) async fn create(
     Ok(Json(out).with_status(StatusCode::CREATED).into_response())
 }
 
-const UPDATE: Schema = Schema {
+pub(crate) const UPDATE: Schema = Schema {
     fields: &[
         opt("username", Ty::Str(2, 128)),
         opt_null("email", Ty::Str(3, 1024)),
@@ -225,7 +225,7 @@ pub(crate) async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
-const PASSWORD: Schema = Schema {
+pub(crate) const PASSWORD: Schema = Schema {
     fields: &[
         req("password", Ty::Str(1, 1024)),
         opt("current_password", Ty::Str(0, 1024)),
@@ -295,7 +295,7 @@ pub(crate) async fn tokens(
     Ok(Json(mine.into_iter().map(Into::into).collect()))
 }
 
-const TOKEN: Schema = Schema {
+pub(crate) const TOKEN: Schema = Schema {
     fields: &[opt("description", Ty::Str(0, 140))],
     strict: true,
 };
