@@ -9,6 +9,7 @@ mod store {
     mod archs;
     mod assignments;
     mod bmcs;
+    mod brief;
     mod console_tokens;
     mod dhcp;
     mod events;

@@ -438,9 +438,11 @@ impl Config {
         };
         let mut warnings = Vec::new();
         for (name, value) in env {
+            // MRP_TEST_* and MRP_BENCH_* belong to the test suite and the benchmarks.
             if !name.starts_with("MRP_")
                 || OTHER_VARIABLES.contains(&name.as_str())
                 || name.starts_with("MRP_TEST_")
+                || name.starts_with("MRP_BENCH_")
             {
                 continue;
             }

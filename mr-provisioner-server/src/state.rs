@@ -15,6 +15,8 @@ pub struct AppState {
     pub provisioner: Arc<Provisioner>,
     /// The configuration in effect.
     pub config: Arc<Config>,
+    /// Recently authenticated API tokens.
+    pub(crate) auth_cache: Arc<crate::api::auth_cache::AuthCache>,
 }
 
 impl AppState {
@@ -45,6 +47,7 @@ impl AppState {
         AppState {
             provisioner: Arc::new(provisioner),
             config: Arc::new(config),
+            auth_cache: Arc::default(),
         }
     }
 

@@ -199,6 +199,46 @@ pub struct MachineSummary {
     pub subarch: Option<String>,
 }
 
+/// The fields of a machine that the API's machine listing shows, read in bulk.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct MachineBrief {
+    /// Identity.
+    pub id: MachineId,
+    /// Name.
+    pub name: String,
+    /// Architecture name.
+    pub arch: String,
+    /// Sub-architecture name.
+    pub subarch: Option<String>,
+    /// Kernel image.
+    pub kernel_id: Option<ImageId>,
+    /// Initrd image.
+    pub initrd_id: Option<ImageId>,
+    /// Installer config.
+    pub preseed_id: Option<PreseedId>,
+    /// Kernel options.
+    pub kernel_opts: String,
+    /// Netboot flag.
+    pub netboot_enabled: bool,
+}
+
+impl From<MachineSummary> for MachineBrief {
+    fn from(s: MachineSummary) -> Self {
+        let m = s.machine;
+        MachineBrief {
+            id: m.id,
+            name: m.name,
+            arch: s.arch,
+            subarch: s.subarch,
+            kernel_id: m.kernel_id,
+            initrd_id: m.initrd_id,
+            preseed_id: m.preseed_id,
+            kernel_opts: m.kernel_opts,
+            netboot_enabled: m.netboot_enabled,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -28,7 +28,7 @@ use crate::model::event::{MachineEvent, NewEvent};
 use crate::model::image::{Image, NewImage};
 use crate::model::interface::{Interface, NewInterface};
 use crate::model::lease::Lease;
-use crate::model::machine::{Machine, MachineSummary, NewMachine};
+use crate::model::machine::{Machine, MachineBrief, MachineSummary, NewMachine};
 use crate::model::network::{Network, NewNetwork};
 use crate::model::preseed::{NewPreseed, Preseed};
 use crate::model::token::{ApiToken, NewToken};
@@ -209,6 +209,9 @@ pub trait MachineStore: Send + Sync {
     async fn machine_by_name(&self, name: &str) -> Result<Option<Machine>>;
     /// Machines with their arch and subarch names, by id.
     async fn machine_list(&self, query: &MachineListQuery) -> Result<Vec<MachineSummary>>;
+    /// The same machines as [`machine_list`](Self::machine_list), only the fields the API's
+    /// listing shows, fetched in one piece (much faster for thousands of machines).
+    async fn machine_list_brief(&self, query: &MachineListQuery) -> Result<Vec<MachineBrief>>;
     /// Replaces a machine's fields.
     async fn machine_update(&self, id: MachineId, new: &NewMachine) -> Result<Machine>;
     /// Deletes a machine with its interfaces, assignments, events and console tokens.

@@ -23,7 +23,7 @@ use crate::model::event::{MachineEvent, NewEvent};
 use crate::model::image::{Image, NewImage};
 use crate::model::interface::{Interface, NewInterface};
 use crate::model::lease::Lease;
-use crate::model::machine::{Machine, MachineSummary, NewMachine};
+use crate::model::machine::{Machine, MachineBrief, MachineSummary, NewMachine};
 use crate::model::network::{Network, NewNetwork};
 use crate::model::preseed::{NewPreseed, Preseed};
 use crate::model::token::{ApiToken, NewToken};
@@ -110,6 +110,7 @@ mockall::mock! {
         async fn machine_get(&self, id: MachineId) -> Result<Machine>;
         async fn machine_by_name(&self, name: &str) -> Result<Option<Machine>>;
         async fn machine_list(&self, query: &MachineListQuery) -> Result<Vec<MachineSummary>>;
+        async fn machine_list_brief(&self, query: &MachineListQuery) -> Result<Vec<MachineBrief>>;
         async fn machine_update(&self, id: MachineId, new: &NewMachine) -> Result<Machine>;
         async fn machine_delete(&self, id: MachineId) -> Result<()>;
     }

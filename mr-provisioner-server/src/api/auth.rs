@@ -32,8 +32,16 @@ impl<'a> FromRequest<'a> for Auth {
         let value = value
             .to_str()
             .map_err(|_| ApiError::Domain(Error::Unauthenticated))?;
-        match accounts::authenticate_token(state.store(), token_from_header(value)).await {
-            Ok(Some((_, user))) => Ok(Auth(Caller { user })),
+        let token = token_from_header(value);
+        let hash = mr_provisioner_core::auth::hash_api_token(token);
+        if let Some(user) = state.auth_cache.get(&hash) {
+            return Ok(Auth(Caller { user }));
+        }
+        match accounts::authenticate_token(state.store(), token).await {
+            Ok(Some((found, user))) => {
+                state.auth_cache.put(hash, found.id, user.clone());
+                Ok(Auth(Caller { user }))
+            }
             Ok(None) => Err(ApiError::Domain(Error::Unauthenticated).into()),
             Err(e) => Err(ApiError::Domain(e).into()),
         }

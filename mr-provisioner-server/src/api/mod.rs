@@ -1,6 +1,7 @@
 //! The HTTP application: routes, error mapping and authentication.
 
 mod auth;
+pub(crate) mod auth_cache;
 mod body;
 mod error;
 mod v1;

@@ -179,6 +179,9 @@ fn sqlite_options(path: Option<&Path>, create: bool) -> sqlx::sqlite::SqliteConn
     };
     base.foreign_keys(true)
         .busy_timeout(Duration::from_secs(10))
+        // sqlx hands rows from SQLite's worker thread over a channel; a deep one lets the
+        // worker produce a whole listing without waiting for the reader row by row.
+        .row_buffer_size(4096)
         .disable_statement_logging()
 }
 

@@ -66,19 +66,17 @@ impl<C: Conn> TokenStore for SeaStore<C> {
     }
 
     async fn token_authenticate(&self, hash: &str) -> Result<Option<(ApiToken, User)>> {
-        let Some(token) = Entity::find()
+        // One query: authentication runs on every API request.
+        let found = Entity::find()
             .filter(Column::TokenHash.eq(hash))
-            .one(self.db())
-            .await
-            .map_err(error::other)?
-        else {
-            return Ok(None);
-        };
-        let user = users::Entity::find_by_id(token.user_id)
+            .find_also_related(users::Entity)
             .one(self.db())
             .await
             .map_err(error::other)?;
-        Ok(user.map(|u| (to_model(token), super::users::to_model(u))))
+        Ok(match found {
+            Some((token, Some(user))) => Some((to_model(token), super::users::to_model(user))),
+            _ => None,
+        })
     }
 
     async fn token_touch(&self, id: TokenId, at: Timestamp) -> Result<()> {

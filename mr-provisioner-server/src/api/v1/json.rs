@@ -3,7 +3,7 @@
 
 use mr_provisioner_core::model::Timestamp;
 use mr_provisioner_core::model::image::Image;
-use mr_provisioner_core::model::machine::MachineSummary;
+use mr_provisioner_core::model::machine::{MachineBrief, MachineSummary, hostname};
 use mr_provisioner_core::model::preseed::Preseed;
 use mr_provisioner_core::service::{AssignmentView, InterfaceView};
 use serde::Serialize;
@@ -32,12 +32,11 @@ pub(crate) struct MachineJson {
     subarch: Option<String>,
 }
 
-impl From<MachineSummary> for MachineJson {
-    fn from(s: MachineSummary) -> Self {
-        let m = s.machine;
+impl From<MachineBrief> for MachineJson {
+    fn from(m: MachineBrief) -> Self {
         MachineJson {
-            arch: s.arch,
-            hostname: m.hostname(),
+            arch: m.arch,
+            hostname: hostname(&m.name),
             id: m.id.0,
             initrd_id: m.initrd_id.map(|i| i.0),
             kernel_id: m.kernel_id.map(|i| i.0),
@@ -45,8 +44,14 @@ impl From<MachineSummary> for MachineJson {
             name: m.name,
             netboot_enabled: m.netboot_enabled,
             preseed_id: m.preseed_id.map(|i| i.0),
-            subarch: s.subarch,
+            subarch: m.subarch,
         }
+    }
+}
+
+impl From<MachineSummary> for MachineJson {
+    fn from(s: MachineSummary) -> Self {
+        MachineBrief::from(s).into()
     }
 }
 

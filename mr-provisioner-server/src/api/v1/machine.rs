@@ -45,7 +45,7 @@ pub(crate) async fn list(
         filter,
         ..Default::default()
     };
-    let machines = state.store().machine_list(&list_query).await?;
+    let machines = state.store().machine_list_brief(&list_query).await?;
     Ok(Json(machines.into_iter().map(MachineJson::from).collect()))
 }
 

@@ -17,8 +17,21 @@ pub struct Model {
     pub last_used_at: Option<DateTimeUtc>,
 }
 
-/// No relations are declared: joins are written out where they are needed.
+/// A token belongs to a user (authentication reads both in one query).
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::users::Entity",
+        from = "Column::UserId",
+        to = "super::users::Column::Id"
+    )]
+    User,
+}
+
+impl Related<super::users::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::User.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

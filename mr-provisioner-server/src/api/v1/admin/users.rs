@@ -182,6 +182,7 @@ pub(crate) async fn update(
         ssh_key: b.string("ssh_key"),
     };
     let user = state.store().user_update(id, &update).await?;
+    state.auth_cache.forget_user(id);
     if caller.is_admin() && !own {
         state
             .provisioner
@@ -212,6 +213,7 @@ pub(crate) async fn remove(
     }
     let user = state.store().user_get(id).await?;
     state.store().user_delete(id).await?;
+    state.auth_cache.forget_user(id);
     state
         .provisioner
         .audit(
@@ -336,6 +338,7 @@ pub(crate) async fn revoke_token(
         return Err(Error::not_found("token", id).into());
     }
     state.store().token_delete(id).await?;
+    state.auth_cache.forget_token(id);
     if !own {
         state
             .provisioner
