@@ -18,9 +18,32 @@ use crate::state::AppState;
 pub fn app(state: AppState) -> impl Endpoint {
     Route::new()
         .at("/healthz", get(healthz))
-        .nest("/api/v1", v1::routes().catch_all_error(json_error))
+        .nest(
+            "/api/v1",
+            v1::routes()
+                .catch_all_error(json_error)
+                // As the original: scripts in other origins may call the API with a token
+                // (never with cookies: no credentials are allowed).
+                .with(
+                    poem::middleware::Cors::new()
+                        .allow_credentials(false)
+                        .allow_headers(["authorization", "content-type", "x-requested-with"])
+                        .max_age(3600),
+                ),
+        )
         .data(state)
+        .with(poem::middleware::CatchPanic::new().with_handler(panic_response))
         .with(Tracing)
+}
+
+/// A handler that panicked: 500 in the API's envelope, the connection kept.
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("a request handler panicked");
+    error::error_response(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "InternalError",
+        "internal error",
+    )
 }
 
 /// Errors poem raises itself under `/api/v1` (no route, wrong method, bad path or query
@@ -34,6 +57,7 @@ async fn json_error(err: poem::Error) -> Response {
         StatusCode::NOT_FOUND => "NotFound",
         StatusCode::METHOD_NOT_ALLOWED => "MethodNotAllowed",
         StatusCode::PAYLOAD_TOO_LARGE => "RequestEntityTooLarge",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "UnsupportedMediaType",
         s if s.is_server_error() => "InternalError",
         _ => "BadRequest",
     };

@@ -72,7 +72,7 @@ async fn an_unavailable_database_is_503_without_details() {
         .expect_token_authenticate()
         .returning(|_| Ok(Some(caller())));
     store
-        .expect_machine_list()
+        .expect_machine_list_brief()
         .returning(|_| Err(unavailable()));
     let resp = client(store)
         .get("/api/v1/machine")
@@ -92,7 +92,7 @@ async fn a_database_failure_is_500_without_sql() {
     store
         .expect_token_authenticate()
         .returning(|_| Ok(Some(caller())));
-    store.expect_machine_list().returning(|_| {
+    store.expect_machine_list_brief().returning(|_| {
         Err(Error::internal(
             "query failed",
             "syntax error at SELECT * FROM machines",
@@ -137,7 +137,7 @@ async fn a_failed_usage_record_does_not_fail_the_request() {
         .expect_token_touch()
         .times(1)
         .returning(|_, _| Err(unavailable()));
-    store.expect_machine_list().returning(|_| Ok(vec![]));
+    store.expect_machine_list_brief().returning(|_| Ok(vec![]));
     let resp = client(store)
         .get("/api/v1/machine")
         .header("Authorization", "tok")

@@ -924,9 +924,21 @@ pub(crate) fn ops() -> Vec<Op> {
 /// The routes of every operation.
 pub(crate) fn routes() -> Route {
     let mut by_path: BTreeMap<&'static str, RouteMethod> = BTreeMap::new();
+    let mut with_get = std::collections::HashSet::new();
     for op in ops() {
+        if op.method == Method::GET {
+            with_get.insert(op.path);
+        }
         let entry = by_path.remove(op.path).unwrap_or_default();
         by_path.insert(op.path, entry.method(op.method.clone(), (op.endpoint)()));
+    }
+    // As in the original, a GET on a path that has no GET operation reaches the
+    // authenticated catch-all (404), not "method not allowed".
+    for (path, methods) in by_path.iter_mut() {
+        if !with_get.contains(path) {
+            let m = std::mem::take(methods);
+            *methods = m.get(super::catch_all);
+        }
     }
     by_path
         .into_iter()

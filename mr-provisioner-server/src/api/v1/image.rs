@@ -87,8 +87,14 @@ pub(crate) const META: Schema = Schema {
 pub(crate) async fn upload(
     Data(state): Data<&AppState>,
     Auth(caller): Auth,
-    mut form: Multipart,
+    form: poem::Result<Multipart>,
 ) -> ApiResult<Response> {
+    // The original crashed (500) on anything but a multipart form.
+    let mut form = form.map_err(|e| {
+        Error::bad_request(format!(
+            "an image upload is a multipart/form-data body with the fields `q` and `file` ({e})"
+        ))
+    })?;
     let bad_form = |e: poem::error::ParseMultipartError| {
         ApiError::BadJson(format!("malformed multipart body: {e}"))
     };

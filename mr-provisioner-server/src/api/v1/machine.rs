@@ -3,6 +3,7 @@
 use mr_provisioner_core::Error;
 use mr_provisioner_core::id::{ImageId, MachineId, PreseedId};
 use mr_provisioner_core::model::machine::NewMachine;
+use mr_provisioner_core::policy::Action;
 use mr_provisioner_core::query;
 use mr_provisioner_core::service::{
     MachineInventoryChange, ProvisioningChange, ReservationRequest,
@@ -123,6 +124,8 @@ pub(crate) async fn create(
     JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
     let b = CREATE.check(body)?;
+    // Before any name lookup: BMC names are for administrators only.
+    caller.check(Action::ManageInventory, "Forbidden")?;
     let store = state.store();
     let arch_name = b.string("arch").unwrap_or_default();
     let arch = store
@@ -185,6 +188,7 @@ pub(crate) async fn update_inventory(
 ) -> ApiResult<Json<MachineJson>> {
     let id = machine_id(&id)?;
     let b = INVENTORY.check(body)?;
+    caller.check(Action::ManageInventory, "Forbidden")?;
     let bmc_id = match b.str("bmc") {
         None => None,
         Some(None) => Some(None),
@@ -241,11 +245,14 @@ pub(crate) async fn reserve(
             return Err(ApiError::value("give `duration` or `until`, not both"));
         }
         (Some(secs), None) => {
-            let secs =
-                i64::try_from(secs).map_err(|_| ApiError::value("`duration` is too long"))?;
-            let delta = chrono::TimeDelta::try_seconds(secs)
-                .ok_or_else(|| ApiError::value("`duration` is too long"))?;
-            Some(mr_provisioner_core::model::now() + delta)
+            let too_long = || ApiError::value("`duration` is too long");
+            let secs = i64::try_from(secs).map_err(|_| too_long())?;
+            let delta = chrono::TimeDelta::try_seconds(secs).ok_or_else(too_long)?;
+            Some(
+                mr_provisioner_core::model::now()
+                    .checked_add_signed(delta)
+                    .ok_or_else(too_long)?,
+            )
         }
         (None, until) => until,
     };

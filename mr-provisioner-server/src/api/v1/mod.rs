@@ -12,7 +12,6 @@ mod power;
 mod preseed;
 
 use mr_provisioner_core::Error;
-use poem::web::Path;
 use poem::{Route, get, handler};
 
 use super::auth::Auth;
@@ -55,9 +54,9 @@ impl ShowAll {
 /// Any other GET under `/api/v1`: the API's root redirects to the documentation; anything
 /// else is authenticated, then 404 (as the original's catch-all).
 #[handler]
-async fn catch_all(req: &poem::Request, Path(rest): Path<String>) -> poem::Result<poem::Response> {
+pub(crate) async fn catch_all(req: &poem::Request) -> poem::Result<poem::Response> {
     use poem::{FromRequest, IntoResponse};
-    if rest.is_empty() {
+    if req.original_uri().path().trim_end_matches('/') == "/api/v1" {
         return Ok(poem::web::Redirect::see_other("/api/v1/docs").into_response());
     }
     Auth::from_request_without_body(req).await?;

@@ -221,12 +221,22 @@ pub(crate) async fn available(
     let id = path_id("network", &id, NetworkId)?;
     let network = state.store().network_get(id).await?;
     let limit = params.limit.unwrap_or(25).clamp(1, 100);
+    if let Some(pool) = params.pool.as_deref()
+        && pool != "static"
+        && pool != "reserved"
+    {
+        return Err(Error::invalid(
+            "pool",
+            format!("pool must be static or reserved, not {pool:?}"),
+        )
+        .into());
+    }
     let want = |p: &str| params.pool.as_deref().is_none_or(|x| x == p);
     let network = &network;
     let free = |pool| async move {
         state
             .provisioner
-            .network_available(&network, pool, limit)
+            .network_available(network, pool, limit)
             .await
             .map(|v| v.into_iter().map(|a| a.to_string()).collect::<Vec<_>>())
     };
