@@ -1,7 +1,7 @@
 //! Image files under the TFTP root: safe names, streamed atomic uploads that never overwrite, and removal.
 //!
 //! Every path is relative to the root, checked with
-//! [`check_relative_path`](crate::model::image::check_relative_path), and resolved so that no
+//! [`check_relative_path`], and resolved so that no
 //! symbolic link inside the root can lead outside it. An upload is streamed to a temporary
 //! file in its final directory while its SHA-256 is computed, synced, and then hard-linked to
 //! its final name, which publishes it atomically and fails instead of overwriting.
@@ -95,7 +95,7 @@ impl ImageFiles {
     /// the file name does, the name is `<dir>/.<hex>`, as observed in the original.
     ///
     /// `random_hex8` should come from [`ImageFiles::random_suffix`]. The result always passes
-    /// [`check_relative_path`](crate::model::image::check_relative_path) for such a suffix.
+    /// [`check_relative_path`] for such a suffix.
     ///
     /// ```
     /// use mr_provisioner_core::files::ImageFiles;
