@@ -40,9 +40,13 @@ impl<C: Conn> AuditStore for SeaStore<C> {
             target_id: Set(new.target_id),
             detail: Set(new.detail.clone()),
         };
-        crud::insert(self.db(), row, "audit entry")
+        // Queued with the other writers on SQLite (see `SeaStore::gate`).
+        let tx = self.begin_tx().await?;
+        let entry = crud::insert(tx.db(), row, "audit entry")
             .await
-            .map(to_model)
+            .map(to_model)?;
+        tx.conn.commit().await.map_err(error::other)?;
+        Ok(entry)
     }
 
     async fn audit_list(&self, page: Page) -> Result<Vec<AuditEntry>> {

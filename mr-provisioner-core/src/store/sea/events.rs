@@ -38,7 +38,12 @@ impl<C: Conn> EventStore for SeaStore<C> {
             kind: Set(new.kind.code()),
             info: Set(new.info.clone()),
         };
-        to_model(crud::insert(self.db(), row, "machine event").await?)
+        // In a transaction of its own: on SQLite it then queues with the other writers of
+        // this process instead of polling SQLite's lock (see `SeaStore::gate`).
+        let tx = self.begin_tx().await?;
+        let event = to_model(crud::insert(tx.db(), row, "machine event").await?)?;
+        tx.conn.commit().await.map_err(error::other)?;
+        Ok(event)
     }
 
     async fn event_list(&self, machine_id: MachineId, page: Page) -> Result<Vec<MachineEvent>> {

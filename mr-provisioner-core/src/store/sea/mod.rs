@@ -26,6 +26,7 @@ mod tokens;
 mod users;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -150,6 +151,13 @@ impl Default for ConnectSettings {
 pub struct SeaStore<C = DatabaseConnection> {
     conn: C,
     backend: Backend,
+    /// On SQLite, write transactions of this process queue here rather than in SQLite's
+    /// busy handler, which polls with sleeps of up to 100 ms and made the slowest of
+    /// concurrent reservations wait a second or more. `None` on PostgreSQL and inside a
+    /// transaction (which already holds its place).
+    gate: Option<Arc<tokio::sync::Mutex<()>>>,
+    /// A transaction's place in the queue, held until it ends.
+    _turn: Option<Arc<tokio::sync::OwnedMutexGuard<()>>>,
 }
 
 /// What [`SeaStore`] needs of its connection.
@@ -243,9 +251,13 @@ pub async fn connect(location: &DatabaseLocation, settings: &ConnectSettings) ->
             SqlxPostgresConnector::from_sqlx_postgres_pool(pool)
         }
     };
+    let gate =
+        (location.backend() == Backend::Sqlite).then(|| Arc::new(tokio::sync::Mutex::new(())));
     Ok(SeaStore {
         conn,
         backend: location.backend(),
+        gate,
+        _turn: None,
     })
 }
 
@@ -339,6 +351,10 @@ impl<C: Conn> SeaStore<C> {
             // writes can fail with SQLITE_BUSY when another writer got in between.
             sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
         };
+        let turn = match &self.gate {
+            Some(gate) => Some(Arc::new(gate.clone().lock_owned().await)),
+            None => self._turn.clone(),
+        };
         let tx = self
             .conn
             .begin_with_options(options)
@@ -347,6 +363,8 @@ impl<C: Conn> SeaStore<C> {
         Ok(SeaStore {
             conn: tx,
             backend: self.backend,
+            gate: None,
+            _turn: turn,
         })
     }
 }

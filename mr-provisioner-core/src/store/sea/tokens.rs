@@ -85,7 +85,10 @@ impl<C: Conn> TokenStore for SeaStore<C> {
             last_used_at: Set(Some(to_micros(at))),
             ..Default::default()
         };
-        crud::update(self.db(), row, KIND, id.0).await.map(|_| ())
+        // Queued with the other writers on SQLite (see `SeaStore::gate`).
+        let tx = self.begin_tx().await?;
+        crud::update(tx.db(), row, KIND, id.0).await?;
+        tx.conn.commit().await.map_err(error::other)
     }
 
     async fn token_delete(&self, id: TokenId) -> Result<()> {
