@@ -59,6 +59,30 @@ pub struct Config {
     pub reservations: ReservationsConfig,
     /// Machine events.
     pub events: EventsConfig,
+    /// Talking to BMCs.
+    pub bmc: BmcConfig,
+}
+
+/// `[bmc]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BmcConfig {
+    /// Deadline of one BMC call, in seconds, for BMCs that set none (the child is killed).
+    pub deadline_secs: u64,
+    /// BMC calls in flight at most, over all BMCs (calls to one BMC are always one at a time).
+    pub max_in_flight: u32,
+    /// How long a power state read is reused, in seconds (0: always ask the BMC).
+    pub status_cache_secs: u64,
+}
+
+impl Default for BmcConfig {
+    fn default() -> Self {
+        BmcConfig {
+            deadline_secs: 30,
+            max_in_flight: 32,
+            status_cache_secs: 5,
+        }
+    }
 }
 
 /// `[reservations]`.
@@ -202,6 +226,7 @@ impl Default for Config {
             dhcp: DhcpConfig::default(),
             reservations: ReservationsConfig::default(),
             events: EventsConfig::default(),
+            bmc: BmcConfig::default(),
         }
     }
 }
@@ -390,6 +415,9 @@ overrides! {
     "MRP_RESERVATIONS_POWER_OFF_ON_EXPIRY" => reservations.power_off_on_expiry;
     "MRP_RESERVATIONS_EXPIRY_CHECK_SECS" => reservations.expiry_check_secs;
     "MRP_EVENTS_RETENTION_DAYS" => events.retention_days;
+    "MRP_BMC_DEADLINE_SECS" => bmc.deadline_secs;
+    "MRP_BMC_MAX_IN_FLIGHT" => bmc.max_in_flight;
+    "MRP_BMC_STATUS_CACHE_SECS" => bmc.status_cache_secs;
 }
 
 /// `MRP_` variables that are not settings but are read elsewhere.
@@ -469,6 +497,12 @@ impl Config {
             key: key.into(),
             reason,
         };
+        if self.bmc.deadline_secs == 0 || self.bmc.max_in_flight == 0 {
+            return Err(err(
+                "bmc",
+                "deadline_secs and max_in_flight must be at least 1".into(),
+            ));
+        }
         if self.reservations.expiry_check_secs == 0 {
             return Err(err(
                 "reservations.expiry_check_secs",

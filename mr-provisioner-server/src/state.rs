@@ -3,10 +3,24 @@
 use std::sync::Arc;
 
 use mr_provisioner_core::files::ImageFiles;
-use mr_provisioner_core::service::{BmcConnector, DefaultConnector, Provisioner, Settings};
+use std::time::Duration;
+
+use mr_provisioner_core::service::{
+    BmcConnector, ConnectorSettings, DefaultConnector, Provisioner, Settings,
+};
 use mr_provisioner_core::store::Store;
 
 use crate::config::Config;
+
+/// How the BMC connector is set up by `config`.
+pub fn connector_settings(config: &Config) -> ConnectorSettings {
+    ConnectorSettings {
+        ipmitool: config.tools.ipmitool.clone(),
+        deadline: Duration::from_secs(config.bmc.deadline_secs),
+        max_in_flight: config.bmc.max_in_flight as usize,
+        status_ttl: Duration::from_secs(config.bmc.status_cache_secs),
+    }
+}
 
 /// What handlers need: the use-cases (with the store) and the configuration. Cheap to clone.
 #[derive(Clone)]
@@ -20,9 +34,10 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// The state for `config` over `store`, with the default BMC connector.
+    /// The state for `config` over `store`, with the default BMC connector set up from it.
     pub fn new(store: Arc<dyn Store>, config: Config) -> Self {
-        Self::with_connector(store, Arc::new(DefaultConnector::new()), config)
+        let connector = DefaultConnector::with_settings(connector_settings(&config));
+        Self::with_connector(store, Arc::new(connector), config)
     }
 
     /// The same with a given BMC connector (tests use it to reach simulated BMCs).

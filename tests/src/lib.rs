@@ -3,6 +3,8 @@
 //! tokens, send requests as the clients do, reach the simulated BMCs, and take snapshots of
 //! everything stored so that a test can prove a refused request changed nothing.
 
+pub mod ipmi_sim;
+
 use std::fmt::{Display, Write as _};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

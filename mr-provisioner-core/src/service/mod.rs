@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use assignments::{AssigneeRef, AssignmentView, ReservationRequest};
-pub use bmc::{BmcConnector, DEFAULT_BMC_TIMEOUT, DefaultConnector};
+pub use bmc::{BmcConnector, ConnectorSettings, DEFAULT_BMC_TIMEOUT, DefaultConnector};
 pub use images::{ImageChange, ImageUpload};
 pub use interfaces::{InterfaceChange, InterfaceView, IpChoice, available_ipv4s};
 pub use machines::{MachineInventoryChange, ProvisioningChange};

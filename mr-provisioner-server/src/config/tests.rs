@@ -117,7 +117,8 @@ fn every_override_names_a_real_key() {
                 || k.ends_with("port")
                 || k.ends_with("max_age")
                 || k.ends_with("upload_size")
-                || k.ends_with("days") =>
+                || k.ends_with("days")
+                || k.ends_with("in_flight") =>
             {
                 "7"
             }
