@@ -2,13 +2,27 @@
 //! 2.0 over UDP on loopback, each with a file-backed chassis so a test can see what the BMC
 //! was told to do. Without `ipmi_sim` on the machine, [`IpmiFleet::start`] skips (or fails
 //! under `MRP_TEST_REQUIRE_ALL`).
+//!
+//! [`AppServer`] serves the application with a BMC connector of the test's choosing (e.g.
+//! without the power-state cache), so that API requests reach these BMCs every time.
 
+use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use mr_provisioner_core::accounts::{self, UserRequest};
+use mr_provisioner_core::model::user::User;
+use mr_provisioner_core::service::{ConnectorSettings, DefaultConnector};
+use mr_provisioner_core::store::Store;
+use mr_provisioner_core::testing::{TestBackend, TestDb};
+use mr_provisioner_server::state::AppState;
+use serde_json::{Value, json};
 use tokio::process::{Child, Command};
+
+use crate::{Method, Reply};
 
 /// The login every simulated BMC accepts.
 pub const USERNAME: &str = "admin";
@@ -16,11 +30,13 @@ pub const USERNAME: &str = "admin";
 pub const PASSWORD: &str = "s3cret-ipmi";
 
 /// The chassis program ipmi_sim runs for `get`/`set` of power and boot device. State lives
-/// in files of the BMC's directory; every call is logged to `chassis.log`.
+/// in files of the BMC's directory; every call is logged to `chassis.log` (when it starts),
+/// then takes as many seconds as the file `delay` says, if there is one.
 const CHASSIS: &str = r#"#!/bin/sh
 dir="$1"; shift
 what="$1"; shift
 printf '%s %s\n' "$what" "$*" >> "$dir/chassis.log"
+if [ -f "$dir/delay" ]; then sleep "$(cat "$dir/delay")"; fi
 if [ "$what" = get ]; then
   for key in "$@"; do
     if [ -f "$dir/$key" ]; then value=$(cat "$dir/$key"); else
@@ -43,18 +59,25 @@ pub struct SimulatedBmc {
     pub port: u16,
     /// Its directory (chassis state and log).
     pub dir: PathBuf,
+    /// The password of its user [`USERNAME`] ([`PASSWORD`] unless the fleet was started
+    /// with [`IpmiFleet::start_with_password`]).
+    pub password: String,
     child: Child,
 }
 
 impl SimulatedBmc {
     /// The power state the chassis was last set to (`0` off, `1` on).
     pub fn power(&self) -> String {
-        std::fs::read_to_string(self.dir.join("power")).map(|s| s.trim().to_string()).unwrap_or_else(|_| "0".into())
+        std::fs::read_to_string(self.dir.join("power"))
+            .map(|s| s.trim().to_string())
+            .unwrap_or_else(|_| "0".into())
     }
 
     /// The boot device the chassis was last set to.
     pub fn boot(&self) -> String {
-        std::fs::read_to_string(self.dir.join("boot")).map(|s| s.trim().to_string()).unwrap_or_else(|_| "default".into())
+        std::fs::read_to_string(self.dir.join("boot"))
+            .map(|s| s.trim().to_string())
+            .unwrap_or_else(|_| "default".into())
     }
 
     /// Every call of the chassis program, one per line (`set power 1`, `get boot`, ...).
@@ -69,12 +92,39 @@ impl SimulatedBmc {
 
     /// Sets the power state directly (as if someone pressed the button).
     pub fn set_power(&self, on: bool) {
-        std::fs::write(self.dir.join("power"), if on { "1\n" } else { "0\n" }).expect("write power");
+        std::fs::write(self.dir.join("power"), if on { "1\n" } else { "0\n" })
+            .expect("write power");
     }
 
     /// The process id of ipmi_sim.
     pub fn pid(&self) -> Option<u32> {
         self.child.id()
+    }
+
+    /// Makes every later call of the chassis program take `delay` (zero: none). ipmi_sim
+    /// waits for the program, so the IPMI request that caused the call is answered that much
+    /// later. Keep it under ipmitool's `-N` (2 s by default), or ipmitool retransmits.
+    pub fn set_delay(&self, delay: Duration) {
+        let file = self.dir.join("delay");
+        if delay.is_zero() {
+            let _ = std::fs::remove_file(file);
+        } else {
+            std::fs::write(file, format!("{:.3}\n", delay.as_secs_f64())).expect("write delay");
+        }
+    }
+
+    /// The body of `POST /api/v1/bmc` for this BMC, named `name`: type `plain`, 127.0.0.1,
+    /// its port, its user and password, cipher suite 3.
+    pub fn api_json(&self, name: &str) -> Value {
+        json!({
+            "name": name,
+            "type": "plain",
+            "address": "127.0.0.1",
+            "port": self.port,
+            "username": USERNAME,
+            "password": self.password,
+            "cipher_suite": 3,
+        })
     }
 }
 
@@ -87,16 +137,17 @@ pub struct IpmiFleet {
 
 /// Whether `program` is on the PATH.
 pub fn have(program: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|paths| std::env::split_paths(&paths).any(|p| p.join(program).is_file()))
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|p| p.join(program).is_file()))
 }
 
-/// A UDP port that was free a moment ago.
-fn free_udp_port() -> u16 {
+/// A UDP port on 127.0.0.1 that was free a moment ago (a BMC that never answers).
+pub fn free_udp_port() -> u16 {
     let s = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind UDP");
     s.local_addr().expect("local address").port()
 }
 
-fn lan_conf(name: &str, port: u16, dir: &Path, satellites: bool) -> String {
+fn lan_conf(name: &str, port: u16, dir: &Path, satellites: bool, password: &str) -> String {
     let chassis = dir.join("chassis.sh");
     let mut conf = format!(
         r#"name "{name}"
@@ -111,7 +162,8 @@ set_working_mc 0x20
     guid {guid:032x}
   endlan
   chassis_control "{chassis} {state}"
-  user 2 true "{USERNAME}" "{PASSWORD}" admin 10 none md2 md5 straight
+  sol "tcp:127.0.0.1:1" 115200
+  user 2 true "{USERNAME}" "{password}" admin 10 none md2 md5 straight
 "#,
         guid = u128::from(port) * 0x1000_0001,
         chassis = chassis.display(),
@@ -134,7 +186,9 @@ set_working_mc 0x20
 }
 
 fn emu(satellites: bool) -> String {
-    let mut e = String::from("mc_setbmc 0x20\nmc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02 persist_sdr\nsel_enable 0x20 1000 0x0a\n");
+    let mut e = String::from(
+        "mc_setbmc 0x20\nmc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02 persist_sdr\nsel_enable 0x20 1000 0x0a\n",
+    );
     if satellites {
         e.push_str("mc_add 0x82 0 no-device-sdrs 0x01 1 0 0x9f 0x1291 0xf03\nmc_add 0x72 0 no-device-sdrs 0x02 1 0 0x9f 0x1291 0xf04\nmc_enable 0x82\nmc_enable 0x72\n");
     }
@@ -144,19 +198,55 @@ fn emu(satellites: bool) -> String {
 
 /// `ipmitool` arguments reaching the simulated BMC on `port` (password through `-E`).
 pub fn ipmitool_base(port: u16) -> Vec<String> {
-    ["-I", "lanplus", "-C", "3", "-H", "127.0.0.1", "-p", &port.to_string(), "-U", USERNAME, "-E", "-N", "1", "-R", "1"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect()
+    [
+        "-I",
+        "lanplus",
+        "-C",
+        "3",
+        "-H",
+        "127.0.0.1",
+        "-p",
+        &port.to_string(),
+        "-U",
+        USERNAME,
+        "-E",
+        "-N",
+        "1",
+        "-R",
+        "1",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
 }
 
 impl IpmiFleet {
     /// Starts `n` simulated BMCs (with Moonshot-like satellite controllers when
     /// `satellites`), or `None` after [`mr_provisioner_core::testing::skip`] when ipmi_sim or
     /// ipmitool are missing.
+    ///
+    /// Each has Serial-over-LAN set up (to a TCP port where nothing listens), so `sol
+    /// deactivate` answers "already de-activated" rather than "Invalid command". Their
+    /// chassis logs start empty once they answer.
     pub async fn start(n: usize, satellites: bool) -> Option<IpmiFleet> {
+        Self::start_with_password(n, satellites, PASSWORD).await
+    }
+
+    /// The same, with `password` (at most 20 characters) for [`USERNAME`] instead of
+    /// [`PASSWORD`]: a password no other test uses, for tests that look for it everywhere.
+    pub async fn start_with_password(
+        n: usize,
+        satellites: bool,
+        password: &str,
+    ) -> Option<IpmiFleet> {
+        assert!(
+            password.len() <= 20,
+            "IPMI 2.0 passwords have at most 20 characters"
+        );
         if !have("ipmi_sim") || !have("ipmitool") {
-            mr_provisioner_core::testing::skip("ipmi_sim and ipmitool (Debian openipmi, ipmitool) are not installed");
+            mr_provisioner_core::testing::skip(
+                "ipmi_sim and ipmitool (Debian openipmi, ipmitool) are not installed",
+            );
             return None;
         }
         let dir = tempfile::tempdir().expect("temporary directory");
@@ -166,9 +256,14 @@ impl IpmiFleet {
             std::fs::create_dir_all(bmc_dir.join("state")).expect("BMC dir");
             let chassis = bmc_dir.join("chassis.sh");
             std::fs::write(&chassis, CHASSIS).expect("chassis program");
-            std::fs::set_permissions(&chassis, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+            std::fs::set_permissions(&chassis, std::fs::Permissions::from_mode(0o755))
+                .expect("chmod");
             let port = free_udp_port();
-            std::fs::write(bmc_dir.join("lan.conf"), lan_conf(&format!("bmc{i}"), port, &bmc_dir, satellites)).expect("lan.conf");
+            std::fs::write(
+                bmc_dir.join("lan.conf"),
+                lan_conf(&format!("bmc{i}"), port, &bmc_dir, satellites, password),
+            )
+            .expect("lan.conf");
             std::fs::write(bmc_dir.join("bmc.emu"), emu(satellites)).expect("bmc.emu");
             let child = Command::new("ipmi_sim")
                 .arg("-n")
@@ -184,22 +279,29 @@ impl IpmiFleet {
                 .kill_on_drop(true)
                 .spawn()
                 .expect("start ipmi_sim");
-            bmcs.push(SimulatedBmc { port, dir: bmc_dir, child });
+            bmcs.push(SimulatedBmc {
+                port,
+                dir: bmc_dir,
+                password: password.to_string(),
+                child,
+            });
         }
         let fleet = IpmiFleet { bmcs, _dir: dir };
         for bmc in &fleet.bmcs {
-            fleet.wait_ready(bmc.port).await;
+            fleet.wait_ready(bmc.port, &bmc.password).await;
+            // The readiness probe's `get power` is not the test's doing.
+            bmc.clear_log();
         }
         Some(fleet)
     }
 
-    async fn wait_ready(&self, port: u16) {
+    async fn wait_ready(&self, port: u16, password: &str) {
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
             let ok = Command::new("ipmitool")
                 .args(ipmitool_base(port))
                 .args(["chassis", "power", "status"])
-                .env("IPMI_PASSWORD", PASSWORD)
+                .env("IPMI_PASSWORD", password)
                 .stdin(Stdio::null())
                 .output()
                 .await
@@ -208,8 +310,150 @@ impl IpmiFleet {
             if ok {
                 return;
             }
-            assert!(Instant::now() < deadline, "ipmi_sim on port {port} did not answer");
+            assert!(
+                Instant::now() < deadline,
+                "ipmi_sim on port {port} did not answer"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+}
+
+/// Connector settings without the power-state cache: every `GET .../power` asks the BMC.
+pub fn uncached() -> ConnectorSettings {
+    ConnectorSettings {
+        status_ttl: Duration::ZERO,
+        ..ConnectorSettings::default()
+    }
+}
+
+/// The application on a fresh database, served over real HTTP on a loopback port, with a
+/// [`DefaultConnector`] built from the settings the test chooses ([`crate::TestServer`]
+/// always uses the defaults, whose 5 s power-state cache would hide BMC calls).
+pub struct AppServer {
+    /// The database.
+    pub db: TestDb,
+    /// Its store (the same one the server uses).
+    pub store: Arc<dyn Store>,
+    /// The BMC connector the server uses.
+    pub bmcs: Arc<DefaultConnector>,
+    /// Where the server listens.
+    pub addr: SocketAddr,
+    /// An HTTP client.
+    pub client: reqwest::Client,
+    _data_dir: tempfile::TempDir,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl AppServer {
+    /// Starts the application on `backend` with a connector built from `settings`, or
+    /// `None` when that backend is not available here.
+    pub async fn start(backend: TestBackend, settings: ConnectorSettings) -> Option<AppServer> {
+        let db = TestDb::on(backend).await?;
+        let store = db.store();
+        let data_dir = tempfile::tempdir().expect("temporary data directory");
+        let config = crate::test_config(data_dir.path());
+        let bmcs = Arc::new(DefaultConnector::with_settings(settings));
+        let state = AppState::with_connector(store.clone(), bmcs.clone(), config);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("local address");
+        let acceptor = poem::listener::TcpAcceptor::from_tokio(listener).expect("acceptor");
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let signal = async {
+                let _ = rx.await;
+            };
+            poem::Server::new_with_acceptor(acceptor)
+                .run_with_graceful_shutdown(mr_provisioner_server::app(state), signal, None)
+                .await
+                .expect("server");
+        });
+        Some(AppServer {
+            db,
+            store,
+            bmcs,
+            addr,
+            client: reqwest::Client::new(),
+            _data_dir: data_dir,
+            shutdown: Some(tx),
+            task: Some(task),
+        })
+    }
+
+    /// The absolute URL of `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Creates a user (an administrator when `admin`) and an API token for them; returns
+    /// both.
+    pub async fn user_with_token(&self, username: &str, admin: bool) -> (User, String) {
+        let user = accounts::create_user(
+            self.store.as_ref(),
+            UserRequest {
+                username: username.into(),
+                email: Some(format!("{username}@example.com")),
+                admin,
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("create user");
+        let (_, secret) = accounts::create_token(self.store.as_ref(), user.id, "test")
+            .await
+            .expect("create token");
+        (user, secret)
+    }
+
+    /// Sends `method path` with the raw token and a JSON body, and reads the whole answer.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: Option<&Value>,
+    ) -> Reply {
+        let mut req = self
+            .client
+            .request(method, self.url(path))
+            .header("Authorization", token);
+        if let Some(b) = body {
+            req = req.body(b.to_string());
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.expect("body");
+        let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            text,
+            json,
+        }
+    }
+
+    /// `GET path` as `token`.
+    pub async fn get_as(&self, path: &str, token: &str) -> Reply {
+        self.call(Method::GET, path, token, None).await
+    }
+
+    /// `POST path` with a JSON body as `token`.
+    pub async fn post(&self, path: &str, token: &str, body: &Value) -> Reply {
+        self.call(Method::POST, path, token, Some(body)).await
+    }
+
+    /// Stops the server and drops the database.
+    pub async fn finish(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+        self.db.finish().await;
     }
 }
