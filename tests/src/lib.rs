@@ -106,12 +106,14 @@ impl Reply {
 }
 
 /// The configuration tests run with: the defaults, with the data directory (and so the TFTP
-/// root) in `data_dir`.
+/// root) in `data_dir`, and no power-state cache (tests count the calls each request makes
+/// to a BMC; a test of the cache turns it back on).
 pub fn test_config(data_dir: &Path) -> Config {
-    let config = Config {
+    let mut config = Config {
         data_dir: data_dir.to_path_buf(),
         ..Config::default()
     };
+    config.bmc.status_cache_secs = 0;
     std::fs::create_dir_all(config.tftp_root()).expect("create the TFTP root");
     config
 }
@@ -134,7 +136,9 @@ impl TestServer {
         let mut config = test_config(data_dir.path());
         configure(&mut config);
         std::fs::create_dir_all(config.tftp_root()).expect("create the TFTP root");
-        let bmcs = Arc::new(DefaultConnector::new());
+        let bmcs = Arc::new(DefaultConnector::with_settings(
+            mr_provisioner_server::state::connector_settings(&config),
+        ));
         let state = AppState::with_connector(store.clone(), bmcs.clone(), config.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

@@ -70,6 +70,38 @@ server_test!(power_status, |s| {
         .assert_error(404, "InvalidUsage", Some("machine not found"));
 });
 
+server_test!(power_status_cache, |s| {
+    // With the production default (a 5 s power-state cache), page views reuse one BMC read,
+    // and a power action forgets it so the next read asks the BMC again.
+    let Some(s) = mr_provisioner_tests::TestServer::start_with(s.db.backend(), |c| {
+        c.bmc.status_cache_secs = 5
+    })
+    .await
+    else {
+        return;
+    };
+    let s = &s;
+    let w = World::build(s).await;
+    let sim = s.sim(w.sim_bmc.id);
+    let url = v1(format!("/machine/{}/power", w.m1.id));
+    for _ in 0..5 {
+        let r = s.get_as(&url, &w.bob_t).await;
+        assert_eq!(r.json, json!({"state": "off"}));
+    }
+    assert_eq!(sim.calls(), [SimCall::PowerStatus]);
+    sim.clear_calls();
+    let r = s.post(&url, &w.alice_t, &json!({"state": "on"})).await;
+    assert_eq!((r.status, &r.json), (202, &json!({"state": "on"})));
+    let r = s.get_as(&url, &w.bob_t).await;
+    assert_eq!(r.json, json!({"state": "on"}));
+    // The read after the action is fresh; the page view after it reuses it.
+    assert_eq!(
+        sim.calls(),
+        [SimCall::Power(PowerAction::On), SimCall::PowerStatus]
+    );
+    assert_eq!(s.bmcs.pool().stats().cache_hits, 5);
+});
+
 server_test!(power_actions, |s| {
     let w = World::build(s).await;
     let url = v1(format!("/machine/{}/power", w.m1.id));
