@@ -1,5 +1,5 @@
-//! Network boot for mr-provisioner: installer kinds and the installer part of the kernel
-//! command line.
+//! Network boot for mr-provisioner: boot-file name parsing, boot and installer config
+//! rendering, safe paths under the TFTP root, and a TFTP server.
 //!
 //! This crate depends on no other crate of the workspace.
 //!
@@ -10,6 +10,10 @@
 //! assert_eq!(opts, "ks=http://10.0.0.1:5000/preseed/7 kssendmac");
 //! ```
 
+pub mod bootfile;
 mod installer;
+pub mod path;
+pub mod render;
+pub mod tftp;
 
 pub use installer::{InstallerKind, ParseInstallerKindError, installer_kernel_options};
