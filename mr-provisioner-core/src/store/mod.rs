@@ -334,6 +334,8 @@ pub trait DiscoveredMacStore: Send + Sync {
 pub trait EventStore: Send + Sync {
     /// Records an event, dated now.
     async fn event_record(&self, new: &NewEvent) -> Result<MachineEvent>;
+    /// Records several events, dated now, in one transaction (all or none).
+    async fn event_record_many(&self, new: &[NewEvent]) -> Result<()>;
     /// A machine's events, newest first.
     async fn event_list(&self, machine_id: MachineId, page: Page) -> Result<Vec<MachineEvent>>;
     /// Deletes events dated before `before`; returns how many.

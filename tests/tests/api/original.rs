@@ -714,7 +714,6 @@ async fn set_content(s: &TestServer, p: &mr_provisioner_core::model::preseed::Pr
 }
 
 server_test!(
-    #[ignore = "GET /preseed/<machine_id> arrives with the netboot issue"]
     t45_preseed_jinja_resolution,
     |s| {
         let b = base(s).await;
@@ -754,7 +753,6 @@ server_test!(
 );
 
 server_test!(
-    #[ignore = "GET /preseed/<machine_id> arrives with the netboot issue"]
     t46_preseed_jinja_resolution_unset,
     |s| {
         let b = base(s).await;
