@@ -611,7 +611,12 @@ async fn serve_runs_tftp_from_the_data_directory() {
         .args(["-sS", &format!("tftp://{line}/hello.txt")])
         .output()
         .expect("curl");
-    assert_eq!(text(&out.stdout), "hello over tftp\n", "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "hello over tftp\n",
+        "{}",
+        text(&out.stderr)
+    );
     served.stop().await;
 }
 

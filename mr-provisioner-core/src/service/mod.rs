@@ -15,8 +15,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use assignments::{AssigneeRef, AssignmentView, ReservationRequest};
-pub use events::EventQueue;
 pub use bmc::{BmcConnector, ConnectorSettings, DEFAULT_BMC_TIMEOUT, DefaultConnector};
+pub use events::EventQueue;
 pub use images::{ImageChange, ImageUpload};
 pub use interfaces::{InterfaceChange, InterfaceView, IpChoice, available_ipv4s};
 pub use machines::{MachineInventoryChange, ProvisioningChange};

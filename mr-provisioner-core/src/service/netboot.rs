@@ -141,7 +141,11 @@ impl Provisioner {
             ConfigKey::Default => None,
             ConfigKey::Mac(octets) => {
                 let mac = MacAddr(octets);
-                let iface = self.store.interface_by_mac(mac).await?.ok_or_else(not_found)?;
+                let iface = self
+                    .store
+                    .interface_by_mac(mac)
+                    .await?
+                    .ok_or_else(not_found)?;
                 let machine = self.store.machine_get(iface.machine_id).await?;
                 Some((machine, mac))
             }
@@ -320,7 +324,9 @@ impl Provisioner {
                 error_event(message.clone(), line).await;
                 Err(Error::InvalidRequest {
                     field: None,
-                    message: format!("Exception raised while rendering preseed template: {message}"),
+                    message: format!(
+                        "Exception raised while rendering preseed template: {message}"
+                    ),
                 })
             }
         }

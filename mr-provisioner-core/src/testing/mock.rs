@@ -167,6 +167,7 @@ mockall::mock! {
     #[async_trait]
     impl EventStore for Store {
         async fn event_record(&self, new: &NewEvent) -> Result<MachineEvent>;
+        async fn event_record_many(&self, new: &[NewEvent]) -> Result<()>;
         async fn event_list(&self, machine_id: MachineId, page: Page) -> Result<Vec<MachineEvent>>;
         async fn event_purge(&self, before: Timestamp) -> Result<u64>;
     }

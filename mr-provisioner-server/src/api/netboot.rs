@@ -71,10 +71,12 @@ async fn tftp_proxy(req: &Request, Data(state): Data<&AppState>) -> Response {
         .path()
         .strip_prefix("/tftp/")
         .filter(|p| !p.is_empty());
-    let file = header_str(headers, "x-tftp-file").map(str::to_string).or_else(|| {
-        // `-http-append-path`: the file name is URL-joined onto the base.
-        from_path.map(|p| percent_decode(p))
-    });
+    let file = header_str(headers, "x-tftp-file")
+        .map(str::to_string)
+        .or_else(|| {
+            // `-http-append-path`: the file name is URL-joined onto the base.
+            from_path.map(|p| percent_decode(p))
+        });
     let (Some(ip), Some(file)) = (header_str(headers, "x-tftp-ip"), file) else {
         return plain(
             StatusCode::BAD_REQUEST,
@@ -154,7 +156,9 @@ fn byte_range(header: Option<&str>, size: u64) -> Result<Option<(u64, u64)>, ()>
         let last = if end.is_empty() {
             size.saturating_sub(1)
         } else {
-            end.parse::<u64>().map_err(|_| ())?.min(size.saturating_sub(1))
+            end.parse::<u64>()
+                .map_err(|_| ())?
+                .min(size.saturating_sub(1))
         };
         if first > last {
             return Err(());
@@ -172,11 +176,17 @@ async fn respond(found: BootFile, range: Option<&str>, head: bool) -> Response {
         BootFile::Config { text, .. } => {
             let len = text.len();
             let mut r = plain(StatusCode::OK, if head { String::new() } else { text });
-            r.headers_mut()
-                .insert(header::CONTENT_LENGTH, len.to_string().parse().expect("digits"));
+            r.headers_mut().insert(
+                header::CONTENT_LENGTH,
+                len.to_string().parse().expect("digits"),
+            );
             r
         }
-        BootFile::File { mut file, size, path } => {
+        BootFile::File {
+            mut file,
+            size,
+            path,
+        } => {
             let (status, first, len) = match byte_range(range, size) {
                 Ok(None) => (StatusCode::OK, 0, size),
                 Ok(Some((a, b))) => (StatusCode::PARTIAL_CONTENT, a, b - a + 1),

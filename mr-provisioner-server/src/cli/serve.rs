@@ -108,7 +108,9 @@ pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
     let state = AppState::new(Arc::new(store.clone()), config.clone());
     let stop = tokio_util::sync::CancellationToken::new();
     let mut tasks = mr_provisioner_server::tasks::spawn(state.clone(), stop.clone());
-    if let Some(tftp) = mr_provisioner_server::tftp::bind(&config, state.provisioner.clone()).await? {
+    if let Some(tftp) =
+        mr_provisioner_server::tftp::bind(&config, state.provisioner.clone()).await?
+    {
         let addr = tftp.local_addr();
         tracing::info!(address = %addr, "TFTP listening");
         println!("mr-provisioner serving TFTP on udp/{addr}");

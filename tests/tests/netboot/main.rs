@@ -197,7 +197,11 @@ server_test!(tftp_proxy_serves_files_and_per_mac_configs, |s| {
             url.as_str(),
             "console=ttyAMA0 --- quiet",
         ] {
-            assert!(r.text.contains(needle), "{name} lacks {needle}:\n{}", r.text);
+            assert!(
+                r.text.contains(needle),
+                "{name} lacks {needle}:\n{}",
+                r.text
+            );
         }
         // BOOTIF before the user's `---`, so the installer sees it.
         if let Some(at) = r.text.find("BOOTIF=") {
@@ -234,7 +238,11 @@ server_test!(tftp_proxy_serves_files_and_per_mac_configs, |s| {
         )
     );
     // Netboot off: the local-boot config, no kernel.
-    let r = proxy(s, &format!("pxelinux.cfg/01-{}", OTHER_MAC.replace(':', "-"))).await;
+    let r = proxy(
+        s,
+        &format!("pxelinux.cfg/01-{}", OTHER_MAC.replace(':', "-")),
+    )
+    .await;
     assert_eq!(r.status, 200);
     assert!(!r.text.contains("vmlinuz"), "{}", r.text);
     assert_eq!(events(s, lab.m2.id).await.len(), 1);
@@ -278,7 +286,8 @@ const TRAVERSALS: &[&str] = &[
 
 server_test!(traversal_is_refused_on_every_transport, |s| {
     lab(s).await;
-    for name in TRAVERSALS {
+    // (A NUL cannot travel in a header: it comes in the path form, percent-encoded.)
+    for name in TRAVERSALS.iter().filter(|n| !n.contains('\0')) {
         let r = proxy(s, name).await;
         assert!(
             matches!(r.status, 403 | 404) && !r.text.contains(SECRET) && !r.text.contains("root:"),
@@ -288,15 +297,25 @@ server_test!(traversal_is_refused_on_every_transport, |s| {
         );
     }
     for path in [
+        "/tftp/admin%2F%00%2F..%2Fx",
+        "/tftp/..%2Fsecret",
+        "/boot/admin/%00/../x",
         "/boot/%2e%2e/secret",
         "/boot/..%2fsecret",
         "/boot/escape",
         "/boot/%2fetc%2fpasswd",
         "/boot/a/%2e%2e/%2e%2e/secret",
     ] {
-        let r = s.call(Method::GET, path, None, None).await;
+        let r = s
+            .client
+            .get(s.url(path))
+            .header("X-TFTP-IP", "10.0.0.42")
+            .send()
+            .await
+            .unwrap();
+        let r = mr_provisioner_tests::read(r).await;
         assert!(
-            matches!(r.status, 400 | 403 | 404) && !r.text.contains(SECRET),
+            matches!(r.status, 403 | 404) && !r.text.contains(SECRET),
             "{path}: {} {}",
             r.status,
             r.text
@@ -324,7 +343,10 @@ server_test!(http_boot_serves_the_tree_with_ranges, |s| {
     };
     let all = pxelinux_bytes();
     let r = get(None).await;
-    assert_eq!((r.status, r.headers["accept-ranges"].to_str().unwrap()), (200, "bytes"));
+    assert_eq!(
+        (r.status, r.headers["accept-ranges"].to_str().unwrap()),
+        (200, "bytes")
+    );
     let r = s
         .client
         .get(s.url("/boot/pxelinux.0"))
@@ -347,7 +369,12 @@ server_test!(http_boot_serves_the_tree_with_ranges, |s| {
     let r = get(Some("bytes=5000-")).await;
     assert_eq!(r.status, 416);
     assert_eq!(r.headers["content-range"], "bytes */5000");
-    let r = s.client.head(s.url("/boot/pxelinux.0")).send().await.unwrap();
+    let r = s
+        .client
+        .head(s.url("/boot/pxelinux.0"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["content-length"], "5000");
     // Configs too, by the same names as over TFTP.
@@ -408,13 +435,9 @@ server_test!(tftp_and_http_give_the_same_answers, |s| {
             .unwrap();
         assert_eq!(over_boot.as_ref(), over_http.as_ref(), "{name}");
     }
-    // Not found over TFTP too (curl reports TFTP error 1).
+    // Not found over TFTP too: curl's exit code 68 is TFTP error 1, "file not found".
     let out = curl_tftp(tftp, &format!("pxelinux.cfg/01-{UNKNOWN_DASHED}"));
-    assert!(!out.status.success());
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("not found"),
-        "{out:?}"
-    );
+    assert_eq!(out.status.code(), Some(68), "{out:?}");
 });
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

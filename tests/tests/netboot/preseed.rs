@@ -35,7 +35,10 @@ server_test!(renders_with_the_original_variables, |s| {
     let lab = lab(s).await;
     let store = s.store.as_ref();
     // Two assignees with keys; one interface with a static address, one without.
-    for (name, key) in [("alice", "ssh-ed25519 AAAA alice"), ("bob", "ssh-rsa BBBB bob")] {
+    for (name, key) in [
+        ("alice", "ssh-ed25519 AAAA alice"),
+        ("bob", "ssh-rsa BBBB bob"),
+    ] {
         let u = store
             .user_create(&NewUser {
                 username: name.into(),
@@ -109,7 +112,8 @@ kernel {{ kernel.filename }} ({{ kernel.description }}, {{ kernel.known_good }})
         r.text,
         "host m1-lab\nkey ssh-ed25519 AAAA alice\nsshkey ssh-ed25519 AAAA alice\nsshkey ssh-rsa BBBB bob\n\
 network --device=eth1 --ip=10.77.1.5 --netmask=255.255.0.0 --prefix=16 --mac=52:54:00:aa:bb:cc\n\
-kernel admin/vmlinuz-6.1 (admin/vmlinuz-6.1 image, true)\ninitrd admin/initrd-6.1.gz\nopts console=ttyAMA0 --- quiet\n"
+kernel admin/vmlinuz-6.1 (admin/vmlinuz-6.1 image, True)\ninitrd admin/initrd-6.1.gz\nopts console=ttyAMA0 --- quiet",
+        "rendered as the original's Jinja2 did: Python's True, no final newline"
     );
     let last = events(s, lab.m1.id).await.pop().unwrap();
     assert_eq!(
@@ -153,7 +157,7 @@ server_test!(undefined_variables_are_events_and_render_empty, |s| {
     let r = s
         .call(Method::GET, &format!("/preseed/{}", lab.m1.id), None, None)
         .await;
-    assert_eq!((r.status, r.text.as_str()), (200, "a m1-lab\nb \nc\n"));
+    assert_eq!((r.status, r.text.as_str()), (200, "a m1-lab\nb \nc"));
     let ev = events(s, lab.m1.id).await;
     let errors: Vec<_> = ev
         .iter()
@@ -203,23 +207,30 @@ server_test!(syntax_errors_are_400_with_the_line, |s| {
     let r = s
         .call(Method::GET, &format!("/preseed/{}", lab.m1.id), None, None)
         .await;
-    assert!(!r.text.contains("root:") && !r.text.contains("class"), "{}", r.text);
-});
-
-server_test!(unknown_machines_and_machines_without_a_config_are_404, |s| {
-    let lab = lab(s).await;
-    for path in [
-        "/preseed/999999".to_string(),
-        "/preseed/abc".to_string(),
-        format!("/preseed/{}", lab.m2.id),
-    ] {
-        let r = s.call(Method::GET, &path, None, None).await;
-        assert_eq!((r.status, r.text.as_str()), (404, ""), "{path}");
-    }
     assert!(
-        events(s, lab.m2.id)
-            .await
-            .iter()
-            .all(|e| e.kind != EventKind::PreseedAccess)
+        !r.text.contains("root:") && !r.text.contains("class"),
+        "{}",
+        r.text
     );
 });
+
+server_test!(
+    unknown_machines_and_machines_without_a_config_are_404,
+    |s| {
+        let lab = lab(s).await;
+        for path in [
+            "/preseed/999999".to_string(),
+            "/preseed/abc".to_string(),
+            format!("/preseed/{}", lab.m2.id),
+        ] {
+            let r = s.call(Method::GET, &path, None, None).await;
+            assert_eq!((r.status, r.text.as_str()), (404, ""), "{path}");
+        }
+        assert!(
+            events(s, lab.m2.id)
+                .await
+                .iter()
+                .all(|e| e.kind != EventKind::PreseedAccess)
+        );
+    }
+);
