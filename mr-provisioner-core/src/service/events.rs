@@ -15,7 +15,9 @@ const BATCH: usize = 512;
 /// Events waiting at most; callers past it wait for room.
 const QUEUE: usize = 8192;
 
-type Entry = (NewEvent, oneshot::Sender<()>);
+/// An event to write (`None`: a barrier, answered once everything before it is written)
+/// and who to tell when it is.
+type Entry = (Option<NewEvent>, Option<oneshot::Sender<()>>);
 
 /// The queue in front of the store's event table. Cheap to clone; the writer task starts
 /// with the first event and ends when the last clone is dropped.
@@ -28,23 +30,51 @@ impl EventQueue {
     /// Records `event` and returns once it is stored (or failed: a failure is logged, never
     /// returned, as the change it describes has happened).
     pub(crate) async fn record(&self, store: &Arc<dyn Store>, event: NewEvent) {
-        let sender = self.sender.get_or_init(|| {
+        let (done, stored) = oneshot::channel();
+        if self
+            .sender(store)
+            .send((Some(event), Some(done)))
+            .await
+            .is_ok()
+        {
+            let _ = stored.await;
+        }
+    }
+
+    /// Queues `event` and returns without waiting for it to be stored (only for room in
+    /// the queue): for the events of the boot path, where nothing the caller answers
+    /// depends on them.
+    pub(crate) async fn record_later(&self, store: &Arc<dyn Store>, event: NewEvent) {
+        let _ = self.sender(store).send((Some(event), None)).await;
+    }
+
+    /// Returns once every event queued before the call is stored.
+    pub async fn flush(&self) {
+        let Some(sender) = self.sender.get() else {
+            return;
+        };
+        let (done, flushed) = oneshot::channel();
+        if sender.send((None, Some(done))).await.is_ok() {
+            let _ = flushed.await;
+        }
+    }
+
+    fn sender(&self, store: &Arc<dyn Store>) -> &mpsc::Sender<Entry> {
+        self.sender.get_or_init(|| {
             let (tx, rx) = mpsc::channel(QUEUE);
             tokio::spawn(write(store.clone(), rx));
             tx
-        });
-        let (done, stored) = oneshot::channel();
-        if sender.send((event, done)).await.is_ok() {
-            let _ = stored.await;
-        }
+        })
     }
 }
 
 async fn write(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Entry>) {
     let mut batch: Vec<Entry> = Vec::with_capacity(BATCH);
     while rx.recv_many(&mut batch, BATCH).await > 0 {
-        let events: Vec<NewEvent> = batch.iter().map(|(e, _)| e.clone()).collect();
-        let result = if let [one] = events.as_slice() {
+        let events: Vec<NewEvent> = batch.iter().filter_map(|(e, _)| e.clone()).collect();
+        let result = if events.is_empty() {
+            Ok(())
+        } else if let [one] = events.as_slice() {
             store.event_record(one).await.map(|_| ())
         } else {
             store.event_record_many(&events).await
@@ -59,7 +89,9 @@ async fn write(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Entry>) {
             }
         }
         for (_, done) in batch.drain(..) {
-            let _ = done.send(());
+            if let Some(done) = done {
+                let _ = done.send(());
+            }
         }
     }
 }

@@ -175,6 +175,25 @@ impl Provisioner {
         self.events.record(&self.store, new).await;
     }
 
+    /// Records a machine event of the system without waiting for it to be stored (the
+    /// network-boot path: a booting machine is not kept waiting on the event log).
+    /// [`EventQueue::flush`] waits for such events.
+    pub async fn event_later(
+        &self,
+        machine_id: MachineId,
+        kind: EventKind,
+        info: serde_json::Value,
+    ) {
+        let new = NewEvent {
+            machine_id,
+            user_id: None,
+            username: None,
+            kind,
+            info,
+        };
+        self.events.record_later(&self.store, new).await;
+    }
+
     /// Writes an audit record of an administrative change by `caller`. Logged on failure.
     pub async fn audit(
         &self,

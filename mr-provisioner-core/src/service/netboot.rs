@@ -25,7 +25,7 @@ use crate::error::{Error, Result};
 use crate::id::{ImageId, MachineId};
 use crate::mac::MacAddr;
 use crate::model::event::EventKind;
-use crate::model::machine::Machine;
+use crate::model::machine::{BootImage, BootTarget, Machine};
 
 /// What a boot-file name resolves to.
 #[derive(Debug)]
@@ -109,9 +109,8 @@ impl Provisioner {
                 if let Some(ip) = client
                     && let Some(machine) = self.boot_clients.machine_of(ip)
                 {
-                    self.event(
+                    self.event_later(
                         machine,
-                        None,
                         EventKind::TftpRequest,
                         json!({"filename": path.as_str(), "file": true}),
                     )
@@ -137,39 +136,28 @@ impl Provisioner {
             key: path.to_string(),
         };
         let request = bootfile::parse(requested).ok_or_else(not_found)?;
-        let machine = match request.key {
+        let target = match request.key {
             ConfigKey::Default => None,
             ConfigKey::Mac(octets) => {
                 let mac = MacAddr(octets);
-                let iface = self
+                let target = self
                     .store
-                    .interface_by_mac(mac)
+                    .machine_boot_by_mac(mac)
                     .await?
                     .ok_or_else(not_found)?;
-                let machine = self.store.machine_get(iface.machine_id).await?;
-                Some((machine, mac))
+                Some((target, mac))
             }
             // Neither is stored for a machine: the bootloader goes on to its MAC or default
             // name (as the original did).
             ConfigKey::Uuid(_) | ConfigKey::HexIp(_) => return Err(not_found()),
         };
         let server = self.server_view();
-        let text = match &machine {
-            None => self
-                .renderer
-                .boot_config(
-                    request.loader,
-                    BootMode::Local,
-                    &BootContext {
-                        machine: None,
-                        server: &server,
-                    },
-                )
-                .map_err(render_failure)?,
-            Some((machine, mac)) => {
-                self.event(
+        let (mode, view) = match &target {
+            None => (BootMode::Local, None),
+            Some((target, mac)) => {
+                let machine = &target.machine;
+                self.event_later(
                     machine.id,
-                    None,
                     EventKind::TftpRequest,
                     json!({"filename": path.as_str()}),
                 )
@@ -177,28 +165,29 @@ impl Provisioner {
                 if let Some(ip) = client {
                     self.boot_clients.remember(ip, machine.id);
                 }
-                let view = self.boot_view(machine, *mac).await?;
                 let mode = if machine.netboot_enabled {
                     BootMode::Netboot
                 } else {
                     BootMode::Local
                 };
-                self.renderer
-                    .boot_config(
-                        request.loader,
-                        mode,
-                        &BootContext {
-                            machine: Some(&view),
-                            server: &server,
-                        },
-                    )
-                    .map_err(render_failure)?
+                (mode, Some(self.boot_view(target, *mac)))
             }
         };
+        let text = self
+            .renderer
+            .boot_config(
+                request.loader,
+                mode,
+                &BootContext {
+                    machine: view.as_ref(),
+                    server: &server,
+                },
+            )
+            .map_err(render_failure)?;
         Ok(BootFile::Config {
             text,
             loader: request.loader,
-            machine: machine.map(|(m, _)| m.id),
+            machine: target.map(|(t, _)| t.machine.id),
         })
     }
 
@@ -230,37 +219,37 @@ impl Provisioner {
         )
     }
 
-    async fn boot_view(&self, machine: &Machine, mac: MacAddr) -> Result<BootView> {
-        let arch = self.store.arch_get(machine.arch_id).await?;
-        let subarch = match machine.subarch_id {
-            Some(id) => Some(self.store.subarch_get(id).await?),
-            None => None,
+    fn boot_view(&self, target: &BootTarget, mac: MacAddr) -> BootView {
+        let machine = &target.machine;
+        let image = |i: &Option<BootImage>| {
+            i.as_ref().map(|i| ImageView {
+                filename: i.filename.clone(),
+                description: i.description.clone().unwrap_or_default(),
+                known_good: i.known_good,
+            })
         };
-        let installer_opts = match machine.preseed_id {
-            Some(id) => match self.store.preseed_get(id).await {
-                Ok(p) => installer_kernel_options(
-                    p.kind,
-                    &self.installer_url(machine.id),
-                    &self.settings.preseed_dns,
-                ),
-                Err(Error::NotFound { .. }) => String::new(),
-                Err(e) => return Err(e),
-            },
-            None => String::new(),
-        };
-        Ok(BootView {
+        BootView {
             id: machine.id.get(),
             name: machine.name.clone(),
             hostname: machine.hostname(),
             mac: mac.to_string(),
-            arch: arch.name,
-            efi: subarch.as_ref().is_some_and(|s| s.efiboot),
-            subarch: subarch.map(|s| s.name).unwrap_or_default(),
-            kernel: self.image_view(machine.kernel_id).await?,
-            initrd: self.image_view(machine.initrd_id).await?,
+            arch: target.arch.clone(),
+            subarch: target.subarch.clone().unwrap_or_default(),
+            efi: target.efiboot,
+            kernel: image(&target.kernel),
+            initrd: image(&target.initrd),
             kernel_opts: machine.kernel_opts.clone(),
-            installer_opts,
-        })
+            installer_opts: target
+                .installer
+                .map(|kind| {
+                    installer_kernel_options(
+                        kind,
+                        &self.installer_url(machine.id),
+                        &self.settings.preseed_dns,
+                    )
+                })
+                .unwrap_or_default(),
+        }
     }
 
     /// Renders `machine`'s installer config (preseed, kickstart or autoyast) for the

@@ -131,6 +131,8 @@ fn pxelinux_bytes() -> Vec<u8> {
 }
 
 pub(crate) async fn events(s: &TestServer, id: MachineId) -> Vec<MachineEvent> {
+    // Boot-path events are written behind the answer.
+    s.state.provisioner.events.flush().await;
     let mut e = s
         .store
         .event_list(
