@@ -7,7 +7,7 @@
 //! block numbers over past 65535 (to 0), and answers packets from a wrong port with
 //! error 5 without disturbing the transfer. Write requests are refused. What is served is
 //! decided by a [`Resolver`]: [`DirResolver`] serves a directory through
-//! [`open_beneath`](crate::path::open_beneath); names that
+//! [`open_beneath`]; names that
 //! [`normalise`](crate::path::normalise) refuses never reach a resolver.
 //!
 //! ```no_run
@@ -40,6 +40,11 @@ use tokio::task::JoinSet;
 
 use crate::path::{OpenError, SafePath, open_beneath};
 use packet::Packet;
+
+/// The attribute that [`Resolver`] implementations need (re-exported so that they need no
+/// dependency of their own).
+#[doc(no_inline)]
+pub use async_trait::async_trait;
 
 /// The server's settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -41,7 +41,8 @@ impl Negotiated {
 }
 
 /// Negotiates `options`. `tsize` is the size to announce, or `None` if it is not known
-/// (netascii), in which case a tsize option is not acknowledged.
+/// (netascii), in which case a tsize option is not acknowledged; nor is it for a size of
+/// 0, which curl refuses.
 ///
 /// Names are case-insensitive; the first occurrence of a name counts and later ones are
 /// ignored; unknown options and invalid values are ignored (not acknowledged):
@@ -83,7 +84,9 @@ pub(crate) fn negotiate(
                 n.blksize.to_string()
             }),
             // RFC 2349: a read request carries 0; any value is answered with the size.
-            1 => tsize.map(|size| size.to_string()),
+            // An empty file's size is not announced: curl (7.88) takes "tsize 0" in an
+            // OACK for an error and gives up.
+            1 => tsize.filter(|&size| size > 0).map(|size| size.to_string()),
             2 => value.filter(|v| (1..=255).contains(v)).map(|v| {
                 n.timeout = Duration::from_secs(v);
                 v.to_string()
@@ -235,7 +238,9 @@ mod tests {
         let n = neg(&[("tsize", "0"), ("blksize", "1024")], None);
         assert_eq!(acked(&n), [("blksize", "1024")]);
         // Any value in a read request is answered with the size.
-        assert_eq!(acked(&neg(&[("tsize", "junk")], Some(0))), [("tsize", "0")]);
+        assert_eq!(acked(&neg(&[("tsize", "junk")], Some(7))), [("tsize", "7")]);
+        // An empty file's size is not announced (curl refuses "tsize 0").
+        assert!(neg(&[("tsize", "0")], Some(0)).acknowledged.is_empty());
     }
 
     #[test]

@@ -58,14 +58,16 @@ pub(super) async fn serve(datagram: &[u8], client: SocketAddr, shared: &Shared) 
     let Ok(Packet::Rrq(request)) = packet::parse(datagram) else {
         return;
     };
-    let refuse = |code: u16, message: &str| {
+    // A fresh socket is not known to be writable yet, so this waits (briefly) rather than
+    // `try_send_to`, which would drop the answer.
+    let refuse = async |code: u16, message: &str| {
         bump(&stats.requests_refused);
-        let _ = socket.try_send_to(&packet::error(code, message), client);
+        let _ = socket.send_to(&packet::error(code, message), client).await;
     };
     let Ok(filename) = std::str::from_utf8(request.filename) else {
         tracing::info!(%client, file = %String::from_utf8_lossy(request.filename),
             "TFTP: refused a file name that is not UTF-8");
-        return refuse(code::ACCESS_VIOLATION, "access violation");
+        return refuse(code::ACCESS_VIOLATION, "access violation").await;
     };
     let netascii = if request.mode.eq_ignore_ascii_case(b"octet") {
         false
@@ -74,13 +76,13 @@ pub(super) async fn serve(datagram: &[u8], client: SocketAddr, shared: &Shared) 
     } else {
         tracing::info!(%client, file = filename, mode = %String::from_utf8_lossy(request.mode),
             "TFTP: unsupported transfer mode");
-        return refuse(code::ILLEGAL_OPERATION, "unsupported transfer mode");
+        return refuse(code::ILLEGAL_OPERATION, "unsupported transfer mode").await;
     };
     let path = match normalise(filename) {
         Ok(p) => p,
         Err(e) => {
             tracing::info!(%client, file = filename, reason = %e, "TFTP: refused file name");
-            return refuse(code::ACCESS_VIOLATION, "access violation");
+            return refuse(code::ACCESS_VIOLATION, "access violation").await;
         }
     };
     let read_request = ReadRequest {
@@ -93,15 +95,15 @@ pub(super) async fn serve(datagram: &[u8], client: SocketAddr, shared: &Shared) 
         Err(ResolveError::NotFound) => {
             // PXE firmware and GRUB probe many names: not worth more than debug.
             tracing::debug!(%client, file = filename, "TFTP: file not found");
-            return refuse(code::FILE_NOT_FOUND, "file not found");
+            return refuse(code::FILE_NOT_FOUND, "file not found").await;
         }
         Err(ResolveError::Denied(why)) => {
             tracing::info!(%client, file = filename, reason = %why, "TFTP: access denied");
-            return refuse(code::ACCESS_VIOLATION, "access violation");
+            return refuse(code::ACCESS_VIOLATION, "access violation").await;
         }
         Err(ResolveError::Failed(why)) => {
             tracing::warn!(%client, file = filename, error = %why, "TFTP: cannot serve file");
-            return refuse(code::NOT_DEFINED, "server error");
+            return refuse(code::NOT_DEFINED, "server error").await;
         }
     };
     let config = &shared.config;
@@ -390,10 +392,16 @@ impl Transfer<'_> {
                                 Err(e) => format!("malformed packet from the client: {e}"),
                                 Ok(_) => "unexpected packet from the client".to_string(),
                             };
-                            let _ = self.socket.try_send_to(
-                                &packet::error(code::ILLEGAL_OPERATION, "illegal TFTP operation"),
-                                self.client,
-                            );
+                            let _ = self
+                                .socket
+                                .send_to(
+                                    &packet::error(
+                                        code::ILLEGAL_OPERATION,
+                                        "illegal TFTP operation",
+                                    ),
+                                    self.client,
+                                )
+                                .await;
                             Event::Fatal(why)
                         }
                     };
