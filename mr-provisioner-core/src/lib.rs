@@ -15,6 +15,7 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod discovery;
 pub mod error;
 pub mod files;
 pub mod id;

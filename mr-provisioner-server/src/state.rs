@@ -67,6 +67,7 @@ impl AppState {
             public_url,
             preseed_dns: config.provisioning.preseed_dns.clone(),
             next_server: config.dhcp.next_server.clone(),
+            default_bootfile: config.dhcp.default_bootfile.clone(),
             ..Settings::default()
         };
         let mut provisioner =

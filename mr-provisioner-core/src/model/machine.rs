@@ -216,6 +216,14 @@ pub struct BootTarget {
     pub initrd: Option<BootImage>,
     /// The kind of its installer config, if it has one.
     pub installer: Option<crate::model::preseed::InstallerKind>,
+    /// The file name of its subarch's bootloader image, if any.
+    pub bootloader: Option<String>,
+    /// The static address of the interface with this MAC.
+    pub static_ipv4: Option<std::net::Ipv4Addr>,
+    /// The reserved (DHCP) address of the interface with this MAC.
+    pub reserved_ipv4: Option<std::net::Ipv4Addr>,
+    /// The network of the interface with this MAC.
+    pub network_id: Option<crate::id::NetworkId>,
 }
 
 /// An image as a boot config names it.

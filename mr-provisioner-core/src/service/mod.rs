@@ -3,6 +3,7 @@
 
 mod assignments;
 mod bmc;
+mod dhcp;
 mod events;
 mod images;
 mod interfaces;
@@ -16,6 +17,7 @@ use std::time::Duration;
 
 pub use assignments::{AssigneeRef, AssignmentView, ReservationRequest};
 pub use bmc::{BmcConnector, ConnectorSettings, DEFAULT_BMC_TIMEOUT, DefaultConnector};
+pub use dhcp::{DhcpAnswer, KeaSubnet, Sighted, SubnetChoice};
 pub use events::EventQueue;
 pub use images::{ImageChange, ImageUpload};
 pub use interfaces::{InterfaceChange, InterfaceView, IpChoice, available_ipv4s};
@@ -56,6 +58,8 @@ pub struct Settings {
     pub boot_url: String,
     /// The TFTP server address told to machines (DHCP next-server).
     pub next_server: String,
+    /// The boot file for netbooting machines whose subarch has no bootloader (empty: none).
+    pub default_bootfile: String,
 }
 
 impl Default for Settings {
@@ -70,6 +74,7 @@ impl Default for Settings {
             preseed_dns: String::new(),
             boot_url: "http://127.0.0.1:5000/boot".into(),
             next_server: "127.0.0.1".into(),
+            default_bootfile: String::new(),
         }
     }
 }

@@ -382,7 +382,8 @@ store_test!(machine_boot_by_mac_reads_everything_in_one_query, |store| {
     use mr_provisioner_core::model::machine::{BootImage, BootTarget};
     use mr_provisioner_core::model::preseed::InstallerKind;
     let arm = arch(&*store, "arm64").await;
-    let mut with_efi = new_subarch(arm.id, "efi-boot", None);
+    let loader = image(&*store, "grubaa64.efi", ImageKind::Bootloader, arm.id, None).await;
+    let mut with_efi = new_subarch(arm.id, "efi-boot", Some(loader.id));
     with_efi.efiboot = true;
     let efi_boot = store.subarch_create(&with_efi).await.unwrap();
     let kernel = image(&*store, "vmlinuz", ImageKind::Kernel, arm.id, None).await;
@@ -419,6 +420,10 @@ store_test!(machine_boot_by_mac_reads_everything_in_one_query, |store| {
             kernel: None,
             initrd: None,
             installer: None,
+            bootloader: None,
+            static_ipv4: None,
+            reserved_ipv4: None,
+            network_id: None,
         }
     );
     for m in ["52:54:00:00:00:02", "52:54:00:00:00:03"] {
@@ -437,7 +442,26 @@ store_test!(machine_boot_by_mac_reads_everything_in_one_query, |store| {
             })
         );
         assert_eq!(t.initrd.unwrap().filename, initrd.filename);
+        assert_eq!(t.bootloader.as_deref(), Some(loader.filename.as_str()));
     }
+    // The addresses are those of the interface with that MAC.
+    let lab = lab_network(&*store).await;
+    let mut reserved = static_interface(full.id, "52:54:00:00:00:05", lab.id, "10.99.0.70");
+    reserved.reserved_ipv4 = Some(ip("10.99.0.130"));
+    store.interface_create(&reserved).await.unwrap();
+    let t = store
+        .machine_boot_by_mac(mac("52:54:00:00:00:05"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (t.static_ipv4, t.reserved_ipv4, t.network_id),
+        (
+            Some(ip("10.99.0.70")),
+            Some(ip("10.99.0.130")),
+            Some(lab.id)
+        )
+    );
     assert_eq!(
         store
             .machine_boot_by_mac(mac("52:54:00:00:00:04"))

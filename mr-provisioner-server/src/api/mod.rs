@@ -3,6 +3,7 @@
 mod auth;
 pub(crate) mod auth_cache;
 mod body;
+mod dhcp;
 mod error;
 mod netboot;
 mod v1;
@@ -17,7 +18,7 @@ use crate::state::AppState;
 
 /// The whole HTTP application, as served by `mr-provisioner serve` and used by every test.
 pub fn app(state: AppState) -> impl Endpoint {
-    netboot::mount(Route::new())
+    dhcp::mount(netboot::mount(Route::new()))
         .at("/healthz", get(healthz))
         .nest(
             "/api/v1",

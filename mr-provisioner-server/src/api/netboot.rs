@@ -75,7 +75,7 @@ async fn tftp_proxy(req: &Request, Data(state): Data<&AppState>) -> Response {
         .map(str::to_string)
         .or_else(|| {
             // `-http-append-path`: the file name is URL-joined onto the base.
-            from_path.map(|p| percent_decode(p))
+            from_path.map(percent_decode)
         });
     let (Some(ip), Some(file)) = (header_str(headers, "x-tftp-ip"), file) else {
         return plain(
@@ -251,7 +251,8 @@ mod tests {
 
     #[test]
     fn ranges() {
-        let cases: &[(Option<&str>, u64, Result<Option<(u64, u64)>, ()>)] = &[
+        type Case = (Option<&'static str>, u64, Result<Option<(u64, u64)>, ()>);
+        let cases: &[Case] = &[
             (None, 10, Ok(None)),
             (Some("bytes=0-3"), 10, Ok(Some((0, 3)))),
             (Some("bytes=4-"), 10, Ok(Some((4, 9)))),

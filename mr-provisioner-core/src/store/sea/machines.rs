@@ -321,7 +321,11 @@ pub(crate) fn list_statement(query: &MachineListQuery, backend: DbBackend) -> Se
 /// The machine with an interface of MAC `mac`, with its arch and subarch names, kernel and
 /// initrd, and installer config kind.
 fn boot_statement(mac: MacAddr) -> SelectStatement {
-    let (k, i) = (Alias::new("kernel"), Alias::new("initrd"));
+    let (k, i, l) = (
+        Alias::new("kernel"),
+        Alias::new("initrd"),
+        Alias::new("bootloader"),
+    );
     let col = |t: &Alias, c: images::Column| Expr::col((t.clone(), c));
     let mut q = Query::select();
     q.columns(Column::iter().map(|c| (machines::Entity, c)))
@@ -355,43 +359,61 @@ fn boot_statement(mac: MacAddr) -> SelectStatement {
         Expr::col((preseeds::Entity, preseeds::Column::Kind)),
         Alias::new("boot_installer"),
     )
-    .from(interfaces::Entity)
-    .join(
-        JoinType::InnerJoin,
-        machines::Entity,
-        Expr::col((machines::Entity, Column::Id))
-            .equals((interfaces::Entity, interfaces::Column::MachineId)),
-    )
-    .join(
-        JoinType::InnerJoin,
-        archs::Entity,
-        Expr::col((archs::Entity, archs::Column::Id)).equals((machines::Entity, Column::ArchId)),
-    )
-    .join(
-        JoinType::LeftJoin,
-        subarchs::Entity,
-        Expr::col((subarchs::Entity, subarchs::Column::Id))
-            .equals((machines::Entity, Column::SubarchId)),
-    )
-    .join_as(
-        JoinType::LeftJoin,
-        images::Entity,
-        k.clone(),
-        col(&k, images::Column::Id).equals((machines::Entity, Column::KernelId)),
-    )
-    .join_as(
-        JoinType::LeftJoin,
-        images::Entity,
-        i.clone(),
-        col(&i, images::Column::Id).equals((machines::Entity, Column::InitrdId)),
-    )
-    .join(
-        JoinType::LeftJoin,
-        preseeds::Entity,
-        Expr::col((preseeds::Entity, preseeds::Column::Id))
-            .equals((machines::Entity, Column::PreseedId)),
-    )
-    .and_where(Expr::col((interfaces::Entity, interfaces::Column::Mac)).eq(mac.to_string()));
+    .expr_as(
+        col(&l, images::Column::Filename),
+        Alias::new("boot_bootloader"),
+    );
+    for (c, name) in [
+        (interfaces::Column::StaticIpv4, "boot_static_ipv4"),
+        (interfaces::Column::ReservedIpv4, "boot_reserved_ipv4"),
+        (interfaces::Column::NetworkId, "boot_network_id"),
+    ] {
+        q.expr_as(Expr::col((interfaces::Entity, c)), Alias::new(name));
+    }
+    q.from(interfaces::Entity)
+        .join(
+            JoinType::InnerJoin,
+            machines::Entity,
+            Expr::col((machines::Entity, Column::Id))
+                .equals((interfaces::Entity, interfaces::Column::MachineId)),
+        )
+        .join(
+            JoinType::InnerJoin,
+            archs::Entity,
+            Expr::col((archs::Entity, archs::Column::Id))
+                .equals((machines::Entity, Column::ArchId)),
+        )
+        .join(
+            JoinType::LeftJoin,
+            subarchs::Entity,
+            Expr::col((subarchs::Entity, subarchs::Column::Id))
+                .equals((machines::Entity, Column::SubarchId)),
+        )
+        .join_as(
+            JoinType::LeftJoin,
+            images::Entity,
+            k.clone(),
+            col(&k, images::Column::Id).equals((machines::Entity, Column::KernelId)),
+        )
+        .join_as(
+            JoinType::LeftJoin,
+            images::Entity,
+            i.clone(),
+            col(&i, images::Column::Id).equals((machines::Entity, Column::InitrdId)),
+        )
+        .join(
+            JoinType::LeftJoin,
+            preseeds::Entity,
+            Expr::col((preseeds::Entity, preseeds::Column::Id))
+                .equals((machines::Entity, Column::PreseedId)),
+        )
+        .join_as(
+            JoinType::LeftJoin,
+            images::Entity,
+            l.clone(),
+            col(&l, images::Column::Id).equals((subarchs::Entity, subarchs::Column::BootloaderId)),
+        )
+        .and_where(Expr::col((interfaces::Entity, interfaces::Column::Mac)).eq(mac.to_string()));
     q
 }
 
@@ -527,6 +549,17 @@ impl<C: Conn> MachineStore for SeaStore<C> {
             installer: text("boot_installer")?
                 .map(|k| crud::parse_column("preseeds", "kind", &k))
                 .transpose()?,
+            bootloader: text("boot_bootloader")?,
+            static_ipv4: text("boot_static_ipv4")?
+                .map(|a| crud::parse_column("interfaces", "static_ipv4", &a))
+                .transpose()?,
+            reserved_ipv4: text("boot_reserved_ipv4")?
+                .map(|a| crud::parse_column("interfaces", "reserved_ipv4", &a))
+                .transpose()?,
+            network_id: row
+                .try_get::<Option<i64>>("", "boot_network_id")
+                .map_err(error::other)?
+                .map(NetworkId),
             machine,
         }))
     }

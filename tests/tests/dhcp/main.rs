@@ -1,0 +1,405 @@
+//! The original's Kea hook API (`/dhcp/ipv4...`) through the whole server, on SQLite and
+//! PostgreSQL: every case of the original's controller, malformed bodies, and the answer
+//! following changes made through the REST API.
+
+use mr_provisioner_core::model::arch::{NewArch, NewSubarch};
+use mr_provisioner_core::model::event::EventKind;
+use mr_provisioner_core::model::image::{ImageKind, NewImage};
+use mr_provisioner_core::model::interface::NewInterface;
+use mr_provisioner_core::model::machine::{Machine, NewMachine};
+use mr_provisioner_core::model::network::NewNetwork;
+use mr_provisioner_core::store::Page;
+use mr_provisioner_tests::{Method, Reply, TestServer, server_test};
+use serde_json::json;
+
+/// `m1`: netboot on, subarch with a bootloader, MAC ...:01 with a reserved address only,
+/// MAC ...:02 with a static and a reserved one; `m2`: netboot on, subarch without a
+/// bootloader, MAC ...:03 without a network; `m3`: netboot off, MAC ...:04 reserved.
+struct Lab {
+    m1: Machine,
+    m3: Machine,
+}
+
+async fn lab(s: &TestServer) -> Lab {
+    let st = s.store.as_ref();
+    let arch = st
+        .arch_create(&NewArch {
+            name: "arm64".into(),
+            description: None,
+        })
+        .await
+        .unwrap();
+    let loader = st
+        .image_create(&NewImage {
+            filename: "admin/grubaa64.efi.1a2b3c4d".into(),
+            description: None,
+            kind: ImageKind::Bootloader,
+            arch_id: arch.id,
+            owner_id: None,
+            known_good: true,
+            public: true,
+            sha256: None,
+            size: None,
+        })
+        .await
+        .unwrap();
+    let sub = |name: &str, bootloader_id| NewSubarch {
+        arch_id: arch.id,
+        name: name.into(),
+        description: None,
+        bootloader_id,
+        efiboot: true,
+    };
+    let efi = st
+        .subarch_create(&sub("efi", Some(loader.id)))
+        .await
+        .unwrap();
+    let bare = st.subarch_create(&sub("bare", None)).await.unwrap();
+    let net = st
+        .network_create(&NewNetwork {
+            name: "lab".into(),
+            subnet: "10.101.0.0/16".parse().unwrap(),
+            reserved_pool: Some("10.101.16.0/20".parse().unwrap()),
+            static_pool: Some("10.101.32.0/20".parse().unwrap()),
+        })
+        .await
+        .unwrap();
+    let machine = |name: &str, subarch, netboot| {
+        let mut m = NewMachine::named(name, arch.id);
+        m.subarch_id = Some(subarch);
+        m.netboot_enabled = netboot;
+        m
+    };
+    let m1 = st
+        .machine_create(&machine("m1", efi.id, true))
+        .await
+        .unwrap();
+    let m2 = st
+        .machine_create(&machine("m2", bare.id, true))
+        .await
+        .unwrap();
+    let m3 = st
+        .machine_create(&machine("m3", efi.id, false))
+        .await
+        .unwrap();
+    for (m, mac, network, stat, reserved) in [
+        (
+            &m1,
+            "52:54:00:00:00:01",
+            Some(net.id),
+            None,
+            Some("10.101.16.5"),
+        ),
+        (
+            &m1,
+            "52:54:00:00:00:02",
+            Some(net.id),
+            Some("10.101.32.5"),
+            Some("10.101.16.6"),
+        ),
+        (&m2, "52:54:00:00:00:03", None, None, None),
+        (
+            &m3,
+            "52:54:00:00:00:04",
+            Some(net.id),
+            None,
+            Some("10.101.16.7"),
+        ),
+    ] {
+        st.interface_create(&NewInterface {
+            machine_id: m.id,
+            mac: mac.parse().unwrap(),
+            identifier: None,
+            network_id: network,
+            static_ipv4: stat.map(|a| a.parse().unwrap()),
+            reserved_ipv4: reserved.map(|a| a.parse().unwrap()),
+        })
+        .await
+        .unwrap();
+    }
+    Lab { m1, m3 }
+}
+
+async fn ask(s: &TestServer, query: &str) -> Reply {
+    s.call(Method::GET, &format!("/dhcp/ipv4{query}"), None, None)
+        .await
+}
+
+async fn post(s: &TestServer, path: &str, body: &str) -> Reply {
+    let r = s
+        .client
+        .post(s.url(path))
+        .header("Content-Type", "application/json")
+        .header("Accept", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    mr_provisioner_tests::read(r).await
+}
+
+server_test!(answers_for_each_kind_of_interface, |s| {
+    let lab = lab(s).await;
+    // Reserved only, netboot on: the reserved address, next-server and the bootloader.
+    let r = ask(s, "?hwaddr=52:54:00:00:00:01").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        r.json,
+        json!({"options": [{"option": 67, "value": "admin/grubaa64.efi.1a2b3c4d"}],
+               "next-server": "127.0.0.1", "ipv4": "10.101.16.5"})
+    );
+    // Upper case and URL-encoded colons are the same MAC.
+    let r = ask(s, "?hwaddr=52%3A54%3A00%3A00%3A00%3A01").await;
+    assert_eq!(r.json["ipv4"], "10.101.16.5");
+    // Static and reserved: no address (static addresses are the installer's business).
+    let r = ask(s, "?hwaddr=52:54:00:00:00:02").await;
+    assert_eq!(r.status, 200);
+    assert!(r.json.get("ipv4").is_none(), "{}", r.text);
+    // A subarch without a bootloader and no default boot file: no option 67.
+    let r = ask(s, "?hwaddr=52:54:00:00:00:03").await;
+    assert_eq!(r.json, json!({"options": [], "next-server": "127.0.0.1"}));
+    // Netboot off: neither boot file nor next-server; the reserved address still.
+    let r = ask(s, "?hwaddr=52:54:00:00:00:04").await;
+    assert_eq!(r.json, json!({"options": [], "ipv4": "10.101.16.7"}));
+    // Unknown MAC: 404 (the hook changes nothing); no or a bad hwaddr: 400.
+    assert_eq!(ask(s, "?hwaddr=52:54:00:99:99:99").await.status, 404);
+    assert_eq!(ask(s, "").await.status, 400);
+    assert_eq!(ask(s, "?hwaddr=").await.status, 400);
+    assert_eq!(ask(s, "?hwaddr=not-a-mac").await.status, 400);
+    // No event for these questions.
+    let events = s
+        .store
+        .event_list(
+            lab.m1.id,
+            Page {
+                before: None,
+                limit: 10,
+            },
+        )
+        .await
+        .unwrap();
+    assert!(events.is_empty(), "{events:?}");
+    // A change through the API changes the next answer.
+    let (_, admin) = s.user_with_token("root", true).await;
+    let r = s
+        .put(
+            &format!("/api/v1/machine/{}", lab.m3.id),
+            &admin,
+            &json!({"netboot_enabled": true}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = ask(s, "?hwaddr=52:54:00:00:00:04").await;
+    assert_eq!(
+        r.json["options"],
+        json!([{"option": 67, "value": "admin/grubaa64.efi.1a2b3c4d"}])
+    );
+});
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_default_boot_file_and_next_server_come_from_the_configuration() {
+    let Some(s) = TestServer::start_with(mr_provisioner_core::testing::TestBackend::Sqlite, |c| {
+        c.dhcp.default_bootfile = "default/grubaa64.efi".into();
+        c.dhcp.next_server = "10.101.0.1".into();
+    })
+    .await
+    else {
+        return;
+    };
+    lab(&s).await;
+    let r = ask(&s, "?hwaddr=52:54:00:00:00:03").await;
+    assert_eq!(
+        r.json,
+        json!({"options": [{"option": 67, "value": "default/grubaa64.efi"}], "next-server": "10.101.0.1"})
+    );
+    s.finish().await;
+}
+
+server_test!(
+    seen_records_known_machines_and_discovers_unknown_ones,
+    |s| {
+        let lab = lab(s).await;
+        let r = post(
+        s,
+        "/dhcp/ipv4/seen",
+        r#"{"discover": true, "mac": "52:54:00:00:00:01", "options": [{"option": 12, "value": "m1"}, {"option": 93, "value": 11}]}"#,
+    )
+    .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        s.state.provisioner.events.flush().await;
+        let e = s
+            .store
+            .event_list(
+                lab.m1.id,
+                Page {
+                    before: None,
+                    limit: 10,
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(e.len(), 1);
+        assert_eq!(
+            (e[0].kind, &e[0].info, &e[0].username),
+            (EventKind::DhcpRequest, &json!({"discover": true}), &None)
+        );
+        // An unknown MAC is discovered, with its vendor, host name and architecture; a second
+        // sighting updates it.
+        let unknown = r#"{"discover": false, "mac": "00:50:56:AA:BB:CC", "options": [{"option": 12, "value": "new-box"}, {"option": 93, "value": 7}]}"#;
+        for _ in 0..2 {
+            let r = post(s, "/dhcp/ipv4/seen", unknown).await;
+            assert_eq!(r.status, 202, "{}", r.text);
+        }
+        let found = s.store.discovered_mac_list().await.unwrap();
+        assert_eq!(found.len(), 1);
+        let d = &found[0];
+        assert_eq!(d.mac.to_string(), "00:50:56:aa:bb:cc");
+        assert_eq!(d.hostname.as_deref(), Some("new-box"));
+        assert_eq!(
+            (d.arch_code, d.arch.as_deref()),
+            (Some(7), Some("x64 UEFI"))
+        );
+        assert!(
+            d.vendor.as_deref().unwrap_or("").contains("VMware"),
+            "{:?}",
+            d.vendor
+        );
+    }
+);
+
+server_test!(leases_are_recorded, |s| {
+    lab(s).await;
+    let r = post(
+        s,
+        "/dhcp/ipv4/lease",
+        r#"{"mac": "52:54:00:00:00:01", "ipv4": "10.101.16.5", "duration": 3600}"#,
+    )
+    .await;
+    assert_eq!((r.status, r.text.as_str()), (201, ""));
+    let l = s
+        .store
+        .lease_by_mac("52:54:00:00:00:01".parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(l.ipv4, Some("10.101.16.5".parse().unwrap()));
+});
+
+server_test!(subnet_choice_for_reserved_addresses, |s| {
+    lab(s).await;
+    let subnets = |mac: &str| {
+        json!({"mac": mac, "subnets": [
+            {"subnetId": 1, "prefix": "10.200.0.0", "prefixLen": 16,
+             "pools": [{"poolId": 0, "firstIP": "10.200.16.1", "lastIP": "10.200.31.254", "capacity": 4094}]},
+            {"subnetId": 2, "prefix": "10.101.0.0", "prefixLen": 16,
+             "pools": [{"poolId": 0, "firstIP": "10.101.2.1", "lastIP": "10.101.15.254", "capacity": 3582}]},
+            {"subnetId": 3, "prefix": "10.101.0.0", "prefixLen": 16,
+             "pools": [{"poolId": 0, "firstIP": "10.101.16.1", "lastIP": "10.101.31.254", "capacity": 4094}]}
+        ]})
+        .to_string()
+    };
+    // Reserved only: the subnet whose pool starts in the reserved range (not 1, which
+    // does not overlap the network, nor 2, whose pool is elsewhere).
+    let r = post(s, "/dhcp/ipv4/subnet", &subnets("52:54:00:00:00:01")).await;
+    assert_eq!((r.status, &r.json), (200, &json!({"subnetId": 3})));
+    // Static: Kea's own choice.
+    let r = post(s, "/dhcp/ipv4/subnet", &subnets("52:54:00:00:00:02")).await;
+    assert_eq!(r.json, json!({"subnetId": null}));
+    // No network, or unknown: 404.
+    for mac in ["52:54:00:00:00:03", "52:54:00:99:99:99"] {
+        let r = post(s, "/dhcp/ipv4/subnet", &subnets(mac)).await;
+        assert_eq!(r.status, 404, "{mac}");
+    }
+    // No pool in the reserved range: {}.
+    let r = post(
+        s,
+        "/dhcp/ipv4/subnet",
+        &json!({"mac": "52:54:00:00:00:01", "subnets": [{"subnetId": 2, "prefix": "10.101.0.0", "prefixLen": 16,
+            "pools": [{"firstIP": "10.101.2.1"}]}]})
+        .to_string(),
+    )
+    .await;
+    assert_eq!(r.json, json!({}));
+});
+
+server_test!(malformed_bodies_are_400_and_change_nothing, |s| {
+    lab(s).await;
+    let before = s.snapshot().await;
+    let cases: &[(&str, &str)] = &[
+        ("/dhcp/ipv4/seen", ""),
+        ("/dhcp/ipv4/seen", "{"),
+        ("/dhcp/ipv4/seen", "[]"),
+        (
+            "/dhcp/ipv4/seen",
+            r#"{"mac": "52:54:00:00:00:09", "options": []}"#,
+        ),
+        (
+            "/dhcp/ipv4/seen",
+            r#"{"discover": "yes", "mac": "52:54:00:00:00:09", "options": []}"#,
+        ),
+        (
+            "/dhcp/ipv4/seen",
+            r#"{"discover": true, "mac": "52-54-00-00-00-09", "options": []}"#,
+        ),
+        (
+            "/dhcp/ipv4/seen",
+            r#"{"discover": true, "mac": "52:54:00:00:00:09", "options": [{"option": -1, "value": 1}]}"#,
+        ),
+        (
+            "/dhcp/ipv4/seen",
+            r#"{"discover": true, "mac": "52:54:00:00:00:09", "options": [{"option": 12, "value": null}]}"#,
+        ),
+        (
+            "/dhcp/ipv4/seen",
+            r#"{"discover": true, "mac": "52:54:00:00:00:09", "options": {}}"#,
+        ),
+        (
+            "/dhcp/ipv4/lease",
+            r#"{"mac": "52:54:00:00:00:09", "ipv4": "10.1.2.300", "duration": 1}"#,
+        ),
+        (
+            "/dhcp/ipv4/lease",
+            r#"{"mac": "52:54:00:00:00:09", "ipv4": "10.1.2.3"}"#,
+        ),
+        (
+            "/dhcp/ipv4/lease",
+            r#"{"mac": "52:54:00:00:00:09", "ipv4": "10.1.2.3", "duration": -5}"#,
+        ),
+        (
+            "/dhcp/ipv4/lease",
+            r#"{"mac": 5, "ipv4": "10.1.2.3", "duration": 1}"#,
+        ),
+        ("/dhcp/ipv4/subnet", r#"{"mac": "52:54:00:00:00:01"}"#),
+        (
+            "/dhcp/ipv4/subnet",
+            r#"{"mac": "52:54:00:00:00:01", "subnets": [{"subnetId": "x", "prefix": "10.0.0.0", "prefixLen": 8}]}"#,
+        ),
+        (
+            "/dhcp/ipv4/subnet",
+            r#"{"mac": "52:54:00:00:00:01", "subnets": [{"subnetId": 1, "prefix": "10.0.0.0", "prefixLen": 33}]}"#,
+        ),
+    ];
+    for (path, body) in cases {
+        let r = post(s, path, body).await;
+        assert_eq!(r.status, 400, "{path} {body}: {}", r.text);
+        assert!(
+            r.json["error"].is_string() || r.json["errors"].is_array(),
+            "{path} {body}: {}",
+            r.text
+        );
+    }
+    mr_provisioner_tests::assert_snapshots_equal(&before, &s.snapshot().await, "malformed bodies");
+    // Unknown keys are tolerated.
+    let r = post(
+        s,
+        "/dhcp/ipv4/lease",
+        r#"{"mac": "52:54:00:00:00:09", "ipv4": "10.1.2.3", "duration": 1, "extra": true}"#,
+    )
+    .await;
+    assert_eq!(r.status, 201);
+    s.store
+        .lease_by_mac("52:54:00:00:00:09".parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+});
