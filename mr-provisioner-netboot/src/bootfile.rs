@@ -190,14 +190,16 @@ pub fn parse(filename: &str) -> Option<ConfigRequest> {
     if base == "efidefault" {
         return req(Loader::Grub, ConfigKey::Default);
     }
-    if let Some(mac) = base.strip_prefix("01-") {
-        return req(Loader::Grub, ConfigKey::Mac(parse_mac_sep(mac, '-')?));
-    }
+    // `.ipxe` names first: `01-00-00-00-00-00.ipxe` is the MAC 01:00:.. of an iPXE
+    // script, not a GRUB name.
     if base == "boot.ipxe" {
         return req(Loader::Ipxe, ConfigKey::Default);
     }
     if let Some(stem) = base.strip_suffix(".ipxe") {
         return req(Loader::Ipxe, ConfigKey::Mac(parse_mac_any(stem)?));
+    }
+    if let Some(mac) = base.strip_prefix("01-") {
+        return req(Loader::Grub, ConfigKey::Mac(parse_mac_sep(mac, '-')?));
     }
     None
 }

@@ -258,6 +258,18 @@ fn mac_names(mac: &[u8; 6], upper: bool, dir: &str) -> Vec<(String, Loader)> {
     ]
 }
 
+#[test]
+fn a_mac_starting_01_in_the_ipxe_form_is_not_a_grub_name() {
+    // Found by the proptest below: the GRUB `01-<mac>` rule used to claim it first.
+    assert_eq!(
+        parse("01-00-00-00-00-00.ipxe"),
+        Some(ConfigRequest {
+            loader: Loader::Ipxe,
+            key: ConfigKey::Mac([1, 0, 0, 0, 0, 0])
+        })
+    );
+}
+
 proptest! {
     #[test]
     fn parse_never_panics(s in any::<String>()) {
