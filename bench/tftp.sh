@@ -38,7 +38,7 @@ SERVERS=${SERVERS:-"ours tftpd-hpa dnsmasq atftpd"}
 TIMEOUT_MS=${TIMEOUT_MS:-250}
 RMEM=${RMEM:-1048576}
 ATFTPD=${ATFTPD:-$(command -v atftpd || echo /opt/atftpd/usr/sbin/atftpd)}
-QUIET_BUSY=${QUIET_BUSY:-30}   # wait (up to 20 s) until other processes use less than this % CPU
+QUIET_BUSY=${QUIET_BUSY:-30}   # wait (up to 10 s) until other processes use less than this % CPU
 RESULTS=${RESULTS:-/tmp/tftp-bench-results.jsonl}
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true   # 1,000 transfers at once need their sockets
 
@@ -112,6 +112,40 @@ setup_ours() {
   python3 bench/gen-inventory.py 1000 > "$WORK/inv.toml"
   "$BIN" inventory apply "$WORK/inv.toml" >/dev/null
 }
+# Our machines' configs are netboot ones when NETBOOT=1 (the default): a bootloader, a kernel
+# and an initrd uploaded through the API (public, small dummy files), the subarch given the
+# bootloader, and every machine set to netboot that kernel and initrd with kernel options.
+NETBOOT=${NETBOOT:-1}
+netboot_ours() {
+  local base=http://127.0.0.1:6968/api/v1 token img
+  token=$(MRP_DATA_DIR=$OURS_DATA "$BIN" token create bench | tail -n 1)
+  for img in bootloader:grubaa64.efi Kernel:Image Initrd:initrd.img; do
+    head -c 65536 /dev/urandom > "$WORK/${img#*:}"
+    curl -sf -H "Authorization: $token" -F "q={\"type\":\"${img%%:*}\",\"arch\":\"arm64\",\"public\":true}" \
+      -F "file=@$WORK/${img#*:}" "$base/image" > "$WORK/image-${img%%:*}.json" || return 1
+  done
+  local loader
+  loader=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["name"])' "$WORK/image-bootloader.json")
+  sed -i "s|subarch = \[{ name = \"efi\", efiboot = true }\]|subarch = [{ name = \"efi\", efiboot = true, bootloader = \"$loader\" }]|" "$WORK/inv.toml"
+  MRP_DATA_DIR=$OURS_DATA "$BIN" inventory apply "$WORK/inv.toml" >/dev/null || return 1
+  python3 - "$base" "$token" "$WORK" <<'PY'
+import http.client, json, sys, urllib.parse
+base, token, work = sys.argv[1:4]
+u = urllib.parse.urlsplit(base)
+c = http.client.HTTPConnection(u.hostname, u.port)
+def call(method, path, body=None):
+    c.request(method, u.path + path, body=json.dumps(body) if body is not None else None,
+              headers={"Authorization": token, "Content-Type": "application/json"})
+    r = c.getresponse(); data = r.read()
+    if r.status >= 300: sys.exit(f"{method} {path}: {r.status} {data[:200]!r}")
+    return json.loads(data)
+kernel = json.load(open(f"{work}/image-Kernel.json"))["id"]
+initrd = json.load(open(f"{work}/image-Initrd.json"))["id"]
+for m in call("GET", "/machine?show_all=true"):
+    call("PUT", f"/machine/{m['id']}", {"netboot_enabled": True, "kernel_id": kernel, "initrd_id": initrd,
+         "kernel_opts": "console=ttyAMA0,115200 ip=dhcp auto=true priority=critical"})
+PY
+}
 start() { # server
   local s=$1
   case $s in
@@ -168,7 +202,7 @@ busy() {
 }
 wait_quiet() {
   local b
-  for _ in $(seq 20); do
+  for _ in $(seq 10); do
     b=$(busy)
     [ "$b" -lt "$QUIET_BUSY" ] && break
   done
@@ -203,6 +237,11 @@ for s in $SERVERS; do
       continue
     fi
     echo "{\"scenario\":\"idle\",\"name\":\"ours\",\"rss_kb\":$(vm "${PID[ours]}" VmRSS)}" >> "$RESULTS"
+    configs=local-boot
+    if [ "$NETBOOT" = 1 ]; then
+      if netboot_ours; then configs=netboot; else log "netboot setup failed: local-boot configs"; fi
+    fi
+    echo "{\"scenario\":\"ours-configs\",\"kind\":\"$configs\"}" >> "$RESULTS"
   else
     start "$s" || continue
   fi
