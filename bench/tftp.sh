@@ -129,7 +129,9 @@ netboot_ours() {
   done
   local loader
   loader=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["name"])' "$WORK/image-bootloader.json")
-  sed -i "s|subarch = \[{ name = \"efi\", efiboot = true }\]|subarch = [{ name = \"efi\", efiboot = true, bootloader = \"$loader\" }]|" "$WORK/inv.toml"
+  BOOTLOADER=$loader python3 bench/gen-inventory.py 1000 > "$WORK/inv.toml"
+  grep -qF "bootloader = \"$loader\"" "$WORK/inv.toml" ||  # gen-inventory.py without BOOTLOADER
+    sed -i "s|subarch = \[{ name = \"efi\", efiboot = true }\]|subarch = [{ name = \"efi\", efiboot = true, bootloader = \"$loader\" }]|" "$WORK/inv.toml"
   MRP_DATA_DIR=$OURS_DATA "$BIN" inventory apply "$WORK/inv.toml" >/dev/null || return 1
   python3 - "$base" "$token" "$WORK" <<'PY'
 import http.client, json, sys, urllib.parse
