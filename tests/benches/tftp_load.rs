@@ -509,7 +509,9 @@ fn round_trip_floor(blksize: usize, n: usize) -> f64 {
     let responder = std::thread::spawn(move || {
         let mut buf = [0u8; 16];
         for _ in 0..n {
-            let Ok((_, from)) = echo.recv_from(&mut buf) else { return };
+            let Ok((_, from)) = echo.recv_from(&mut buf) else {
+                return;
+            };
             let _ = echo.send_to(&data, from);
         }
     });
@@ -546,7 +548,10 @@ fn main() {
     let mut floor = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
-        let mut val = || args.next().unwrap_or_else(|| usage(&format!("{a} needs a value")));
+        let mut val = || {
+            args.next()
+                .unwrap_or_else(|| usage(&format!("{a} needs a value")))
+        };
         let num = |v: String| -> u64 { v.parse().unwrap_or_else(|_| usage("not a number")) };
         match a.as_str() {
             "--server" => server = Some(val().parse().unwrap_or_else(|_| usage("bad --server"))),
@@ -572,13 +577,17 @@ fn main() {
     if let Some(n) = floor {
         let blksize = usize::from(opts.blksize);
         let us = round_trip_floor(blksize, n.max(1));
-        println!("{}", json!({ "blksize": blksize, "round_trips": n, "us_per_round_trip": us }));
+        println!(
+            "{}",
+            json!({ "blksize": blksize, "round_trips": n, "us_per_round_trip": us })
+        );
         return;
     }
     let server: SocketAddr = server.unwrap_or_else(|| usage("--server is required"));
     let mut jobs = Vec::new();
     if let Some(path) = manifest {
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| usage(&format!("{path}: {e}")));
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| usage(&format!("{path}: {e}")));
         let listed: Vec<Job> = text
             .lines()
             .filter(|l| !l.trim().is_empty())
@@ -595,7 +604,11 @@ fn main() {
         }
     } else {
         let name = file.unwrap_or_else(|| usage("--file or --manifest is required"));
-        let job = Job { name, size, sha256: sha };
+        let job = Job {
+            name,
+            size,
+            sha256: sha,
+        };
         jobs = vec![job; count];
     }
     let total = jobs.len();
@@ -692,4 +705,3 @@ fn main() {
     });
     println!("{report}");
 }
-
