@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
 """Writes an inventory of N machines (one interface each, on one network) to stdout, for the
-API benchmarks: `gen-inventory.py 10000 > inv.toml`. The first 100 machines are assigned to
-the user `bench`."""
+benchmarks: `gen-inventory.py 10000 > inv.toml`. The first 100 machines are assigned to the
+user `bench`. With BOOTLOADER=<file name of a bootloader image>, the subarch names it (so the
+machines can be set to netboot)."""
+import os
 import sys
 
 n = int(sys.argv[1])
-out = ['[[arch]]', 'name = "arm64"', 'subarch = [{ name = "efi", efiboot = true }]', '',
+loader = os.environ.get("BOOTLOADER")
+sub = f'{{ name = "efi", efiboot = true, bootloader = "{loader}" }}' if loader else '{ name = "efi", efiboot = true }'
+out = ['[[arch]]', 'name = "arm64"', f'subarch = [{sub}]', '',
        '[[bmc]]', 'name = "sim"', 'address = "127.0.0.1"', 'type = "sim"', '',
        '[[network]]', 'name = "lab"', 'subnet = "10.0.0.0/8"', '',
        '[[user]]', 'username = "bench"', 'admin = true', '']

@@ -23,15 +23,15 @@ struct Lab {
 
 fn lab(store: Arc<dyn Store>, power_off: bool) -> Lab {
     let bmcs = Arc::new(DefaultConnector::new());
-    let p = Provisioner {
+    let p = Provisioner::new(
         store,
-        bmcs: bmcs.clone(),
-        files: ImageFiles::new(std::env::temp_dir()),
-        settings: Settings {
+        bmcs.clone(),
+        ImageFiles::new(std::env::temp_dir()),
+        Settings {
             power_off_on_expiry: power_off,
             ..Settings::default()
         },
-    };
+    );
     Lab { p, bmcs }
 }
 

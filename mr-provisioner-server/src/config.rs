@@ -61,6 +61,48 @@ pub struct Config {
     pub events: EventsConfig,
     /// Talking to BMCs.
     pub bmc: BmcConfig,
+    /// The built-in TFTP server.
+    pub tftp: TftpConfig,
+}
+
+/// `[tftp]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TftpConfig {
+    /// Serve TFTP at all.
+    pub enabled: bool,
+    /// Address and port; unset means 0.0.0.0:69 where possible: if that cannot be bound
+    /// (port 69 needs root or CAP_NET_BIND_SERVICE), `serve` says why and goes on without
+    /// TFTP. An address that is set must be bound, or `serve` stops.
+    pub listen: Option<SocketAddr>,
+    /// Retransmission timeout in milliseconds, unless the client asks for another.
+    pub timeout_ms: u64,
+    /// Retransmissions of one packet before a transfer is given up.
+    pub retries: u32,
+    /// Largest block size granted (RFC 2348; 8 to 65464).
+    pub max_block_size: u16,
+    /// Largest window granted (RFC 7440; 1 to 65535).
+    pub max_window_size: u16,
+    /// Transfers at once; requests past it are told the server is busy.
+    pub max_transfers: u32,
+}
+
+/// Where TFTP listens when `[tftp] listen` is not set.
+pub const DEFAULT_TFTP_LISTEN: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), 69);
+
+impl Default for TftpConfig {
+    fn default() -> Self {
+        TftpConfig {
+            enabled: true,
+            listen: None,
+            timeout_ms: 1000,
+            retries: 5,
+            max_block_size: 65464,
+            max_window_size: 64,
+            max_transfers: 1024,
+        }
+    }
 }
 
 /// `[bmc]`.
@@ -227,6 +269,7 @@ impl Default for Config {
             reservations: ReservationsConfig::default(),
             events: EventsConfig::default(),
             bmc: BmcConfig::default(),
+            tftp: TftpConfig::default(),
         }
     }
 }
@@ -339,6 +382,15 @@ macro_rules! env_from_str {
 }
 env_from_str!(u16, u32, u64, SocketAddr);
 
+impl EnvValue for Option<SocketAddr> {
+    fn parse_env(s: &str) -> Result<Self, String> {
+        if s.trim().is_empty() {
+            return Ok(None);
+        }
+        SocketAddr::parse_env(s).map(Some)
+    }
+}
+
 impl EnvValue for bool {
     fn parse_env(s: &str) -> Result<Self, String> {
         match s.trim() {
@@ -418,6 +470,13 @@ overrides! {
     "MRP_BMC_DEADLINE_SECS" => bmc.deadline_secs;
     "MRP_BMC_MAX_IN_FLIGHT" => bmc.max_in_flight;
     "MRP_BMC_STATUS_CACHE_SECS" => bmc.status_cache_secs;
+    "MRP_TFTP_ENABLED" => tftp.enabled;
+    "MRP_TFTP_LISTEN" => tftp.listen;
+    "MRP_TFTP_TIMEOUT_MS" => tftp.timeout_ms;
+    "MRP_TFTP_RETRIES" => tftp.retries;
+    "MRP_TFTP_MAX_BLOCK_SIZE" => tftp.max_block_size;
+    "MRP_TFTP_MAX_WINDOW_SIZE" => tftp.max_window_size;
+    "MRP_TFTP_MAX_TRANSFERS" => tftp.max_transfers;
 }
 
 /// `MRP_` variables that are not settings but are read elsewhere.
@@ -511,6 +570,19 @@ impl Config {
         }
         if self.database.max_connections == 0 {
             return Err(err("database.max_connections", "must be at least 1".into()));
+        }
+        let t = &self.tftp;
+        if !(8..=65464).contains(&t.max_block_size) {
+            return Err(err(
+                "tftp.max_block_size",
+                format!("{} is outside 8 to 65464 (RFC 2348)", t.max_block_size),
+            ));
+        }
+        if t.max_window_size == 0 || t.max_transfers == 0 || t.timeout_ms == 0 {
+            return Err(err(
+                "tftp",
+                "max_window_size, max_transfers and timeout_ms must be at least 1".into(),
+            ));
         }
         if !(self.http.public_url.starts_with("http://")
             || self.http.public_url.starts_with("https://"))

@@ -23,5 +23,6 @@ pub mod config;
 pub mod logging;
 pub mod state;
 pub mod tasks;
+pub mod tftp;
 
 pub use api::app;

@@ -11,6 +11,7 @@ use mr_provisioner_core::service::{
 use mr_provisioner_core::store::Store;
 
 use crate::config::Config;
+use mr_provisioner_netboot::render::{JinjaRenderer, NetbootRenderer, RenderError};
 
 /// How the BMC connector is set up by `config`.
 pub fn connector_settings(config: &Config) -> ConnectorSettings {
@@ -20,6 +21,16 @@ pub fn connector_settings(config: &Config) -> ConnectorSettings {
         max_in_flight: config.bmc.max_in_flight as usize,
         status_ttl: Duration::from_secs(config.bmc.status_cache_secs),
     }
+}
+
+/// The boot-config renderer `config` asks for: `None` for the built-in templates, else
+/// those of `files.netboot_templates_dir` over them (each checked now).
+pub fn renderer(config: &Config) -> Result<Option<Arc<dyn NetbootRenderer>>, RenderError> {
+    let dir = &config.files.netboot_templates_dir;
+    if dir.as_os_str().is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(Arc::new(JinjaRenderer::with_overrides(dir)?)))
 }
 
 /// What handlers need: the use-cases (with the store) and the configuration. Cheap to clone.
@@ -46,19 +57,29 @@ impl AppState {
         bmcs: Arc<dyn BmcConnector>,
         config: Config,
     ) -> Self {
+        let public_url = config.http.public_url.trim_end_matches('/').to_string();
         let settings = Settings {
             console_ext_host: config.console.ext_host.clone(),
             console_ext_port: config.console.ext_port,
             max_upload_size: config.files.max_upload_size,
             power_off_on_expiry: config.reservations.power_off_on_expiry,
+            boot_url: format!("{public_url}/boot"),
+            public_url,
+            preseed_dns: config.provisioning.preseed_dns.clone(),
+            next_server: config.dhcp.next_server.clone(),
             ..Settings::default()
         };
-        let provisioner = Provisioner {
-            store,
-            bmcs,
-            files: ImageFiles::new(config.tftp_root()),
-            settings,
-        };
+        let mut provisioner =
+            Provisioner::new(store, bmcs, ImageFiles::new(config.tftp_root()), settings);
+        match renderer(&config) {
+            Ok(Some(r)) => provisioner = provisioner.with_renderer(r),
+            Ok(None) => {}
+            // `serve` checks the templates before it builds the state; this is a directory
+            // that changed since.
+            Err(error) => {
+                tracing::error!(%error, "netboot templates: using the built-in ones");
+            }
+        }
         AppState {
             provisioner: Arc::new(provisioner),
             config: Arc::new(config),

@@ -80,6 +80,7 @@ struct Served {
 async fn serve(mut cmd: Command) -> Served {
     cmd.args(["serve", "--listen", "127.0.0.1:0"])
         .env("MRP_LOG_LEVEL", "warn")
+        .env("MRP_TFTP_LISTEN", "127.0.0.1:0")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
     let mut child = cmd.spawn().expect("spawn serve");
@@ -576,4 +577,81 @@ async fn the_systemd_unit_verifies() {
     assert!(out.status.success(), "{report}");
     // It must not warn about anything in our unit either.
     assert!(!report.contains("mr-provisioner.service:"), "{report}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tftp_port_in_use_is_explained() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let mut cmd = mrp(dir.path());
+    cmd.env("MRP_TFTP_LISTEN", &addr);
+    let err = fails(cmd, &["serve", "--listen", "127.0.0.1:0"]).await;
+    assert!(
+        err.contains(&format!("cannot listen for TFTP on udp/{addr}"))
+            && err.contains("another TFTP server"),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_runs_tftp_from_the_data_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = data_dir(dir.path()).join("tftp");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::write(root.join("hello.txt"), "hello over tftp\n").unwrap();
+    let served = serve(mrp(dir.path())).await;
+    let line = served
+        .stdout_before_listen
+        .iter()
+        .find_map(|l| l.strip_prefix("mr-provisioner serving TFTP on udp/"))
+        .unwrap_or_else(|| panic!("no TFTP line in {:?}", served.stdout_before_listen))
+        .to_string();
+    let out = std::process::Command::new("curl")
+        .args(["-sS", &format!("tftp://{line}/hello.txt")])
+        .output()
+        .expect("curl");
+    assert_eq!(
+        text(&out.stdout),
+        "hello over tftp\n",
+        "{}",
+        text(&out.stderr)
+    );
+    served.stop().await;
+}
+
+/// Port 69 left at its default and unavailable (taken here, or not ours to take without
+/// root): `serve` says why and serves HTTP without TFTP.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn default_tftp_port_unavailable_is_reported_and_http_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let _taken = std::net::UdpSocket::bind("0.0.0.0:69");
+    let mut cmd = mrp(dir.path());
+    cmd.args(["serve", "--listen", "127.0.0.1:0"])
+        .env("MRP_LOG_LEVEL", "error")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn serve");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let base = loop {
+        let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
+            .await
+            .expect("started in time")
+            .unwrap()
+            .expect("serve exited before listening");
+        if let Some(addr) = line.strip_prefix("mr-provisioner listening on ") {
+            break addr.to_string();
+        }
+        assert!(!line.contains("serving TFTP"), "{line}");
+    };
+    let r = reqwest::get(format!("{base}/healthz")).await.unwrap();
+    assert_eq!(r.status(), 200);
+    child.start_kill().unwrap();
+    let out = child.wait_with_output().await.unwrap();
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("cannot listen for TFTP on udp/0.0.0.0:69")
+            && err.contains("serving without TFTP"),
+        "{err}"
+    );
 }

@@ -36,6 +36,8 @@ pub struct TestServer {
     pub client: reqwest::Client,
     /// The configuration the server runs with.
     pub config: Config,
+    /// The application state the server runs with.
+    pub state: AppState,
     data_dir: tempfile::TempDir,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
@@ -140,6 +142,7 @@ impl TestServer {
             mr_provisioner_server::state::connector_settings(&config),
         ));
         let state = AppState::with_connector(store.clone(), bmcs.clone(), config.clone());
+        let app_state = state.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -162,10 +165,25 @@ impl TestServer {
             addr,
             client: reqwest::Client::new(),
             config,
+            state: app_state,
             data_dir,
             shutdown: Some(tx),
             task: Some(task),
         })
+    }
+
+    /// Starts this server's TFTP server on a free loopback port (as `serve` does, with
+    /// this server's `[tftp]` settings); it stops with the test's runtime.
+    pub async fn start_tftp(&self) -> SocketAddr {
+        let mut config = self.config.clone();
+        config.tftp.listen = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
+        let server = mr_provisioner_server::tftp::bind(&config, self.state.provisioner.clone())
+            .await
+            .expect("bind TFTP")
+            .expect("TFTP enabled");
+        let addr = server.local_addr();
+        tokio::spawn(server.run(std::future::pending()));
+        addr
     }
 
     /// The absolute URL of `path`.
@@ -339,7 +357,8 @@ impl TestServer {
     }
 }
 
-async fn read(resp: reqwest::Response) -> Reply {
+/// Reads a whole answer.
+pub async fn read(resp: reqwest::Response) -> Reply {
     let status = resp.status().as_u16();
     let headers = resp.headers().clone();
     let text = resp.text().await.expect("body");

@@ -199,6 +199,36 @@ pub struct MachineSummary {
     pub subarch: Option<String>,
 }
 
+/// What booting a machine needs, read in one query from the MAC of one of its interfaces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BootTarget {
+    /// The machine.
+    pub machine: Machine,
+    /// Its architecture's name.
+    pub arch: String,
+    /// Its subarch's name, if it has one.
+    pub subarch: Option<String>,
+    /// The subarch's EFI flag (false without a subarch).
+    pub efiboot: bool,
+    /// Its kernel.
+    pub kernel: Option<BootImage>,
+    /// Its initrd.
+    pub initrd: Option<BootImage>,
+    /// The kind of its installer config, if it has one.
+    pub installer: Option<crate::model::preseed::InstallerKind>,
+}
+
+/// An image as a boot config names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BootImage {
+    /// Path under the TFTP root.
+    pub filename: String,
+    /// Description.
+    pub description: Option<String>,
+    /// Marked as known good.
+    pub known_good: bool,
+}
+
 /// The fields of a machine that the API's machine listing shows, read in bulk.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
 pub struct MachineBrief {

@@ -3,9 +3,11 @@
 
 mod assignments;
 mod bmc;
+mod events;
 mod images;
 mod interfaces;
 mod machines;
+mod netboot;
 mod power;
 mod preseeds;
 
@@ -14,9 +16,11 @@ use std::time::Duration;
 
 pub use assignments::{AssigneeRef, AssignmentView, ReservationRequest};
 pub use bmc::{BmcConnector, ConnectorSettings, DEFAULT_BMC_TIMEOUT, DefaultConnector};
+pub use events::EventQueue;
 pub use images::{ImageChange, ImageUpload};
 pub use interfaces::{InterfaceChange, InterfaceView, IpChoice, available_ipv4s};
 pub use machines::{MachineInventoryChange, ProvisioningChange};
+pub use netboot::{BootClients, BootFile, TftpResolver};
 pub use power::{ConsoleTicket, PowerRequest, PowerStatus};
 pub use preseeds::PreseedChange;
 
@@ -28,6 +32,7 @@ use crate::model::event::{EventKind, NewEvent};
 use crate::model::user::User;
 use crate::policy::{self, Action, Actor};
 use crate::store::Store;
+use mr_provisioner_netboot::render::{JinjaRenderer, NetbootRenderer};
 
 /// Settings the use-cases need from the configuration.
 #[derive(Debug, Clone)]
@@ -42,6 +47,15 @@ pub struct Settings {
     pub max_upload_size: u64,
     /// Power machines off when their reservation expires.
     pub power_off_on_expiry: bool,
+    /// This server's URL as machines reach it (the original's `access_uri`): installers
+    /// fetch `<public_url>/preseed/<id>`.
+    pub public_url: String,
+    /// A DNS server given to installers on the kernel command line (empty: none).
+    pub preseed_dns: String,
+    /// The HTTP base of the boot tree (`<public_url>/boot`), for iPXE and UEFI HTTP boot.
+    pub boot_url: String,
+    /// The TFTP server address told to machines (DHCP next-server).
+    pub next_server: String,
 }
 
 impl Default for Settings {
@@ -52,6 +66,10 @@ impl Default for Settings {
             console_ext_port: 8866,
             max_upload_size: 1 << 30,
             power_off_on_expiry: false,
+            public_url: "http://127.0.0.1:5000".into(),
+            preseed_dns: String::new(),
+            boot_url: "http://127.0.0.1:5000/boot".into(),
+            next_server: "127.0.0.1".into(),
         }
     }
 }
@@ -67,6 +85,38 @@ pub struct Provisioner {
     pub files: ImageFiles,
     /// Settings.
     pub settings: Settings,
+    /// Renders boot and installer configs.
+    pub renderer: Arc<dyn NetbootRenderer>,
+    /// Client addresses that recently fetched a machine's boot config.
+    pub boot_clients: Arc<BootClients>,
+    /// Machine events on their way to the store.
+    pub events: EventQueue,
+}
+
+impl Provisioner {
+    /// The use-cases over `store`, with the built-in boot config templates.
+    pub fn new(
+        store: Arc<dyn Store>,
+        bmcs: Arc<dyn BmcConnector>,
+        files: ImageFiles,
+        settings: Settings,
+    ) -> Self {
+        Provisioner {
+            store,
+            bmcs,
+            files,
+            settings,
+            renderer: Arc::new(JinjaRenderer::new()),
+            boot_clients: Arc::default(),
+            events: EventQueue::default(),
+        }
+    }
+
+    /// The same with another renderer (templates overridden from a directory).
+    pub fn with_renderer(mut self, renderer: Arc<dyn NetbootRenderer>) -> Self {
+        self.renderer = renderer;
+        self
+    }
 }
 
 /// Who is calling: an authenticated user.
@@ -122,9 +172,26 @@ impl Provisioner {
             kind,
             info,
         };
-        if let Err(error) = self.store.event_record(&new).await {
-            tracing::warn!(machine_id = %machine_id, kind = %kind, %error, "could not record a machine event");
-        }
+        self.events.record(&self.store, new).await;
+    }
+
+    /// Records a machine event of the system without waiting for it to be stored (the
+    /// network-boot path: a booting machine is not kept waiting on the event log).
+    /// [`EventQueue::flush`] waits for such events.
+    pub async fn event_later(
+        &self,
+        machine_id: MachineId,
+        kind: EventKind,
+        info: serde_json::Value,
+    ) {
+        let new = NewEvent {
+            machine_id,
+            user_id: None,
+            username: None,
+            kind,
+            info,
+        };
+        self.events.record_later(&self.store, new).await;
     }
 
     /// Writes an audit record of an administrative change by `caller`. Logged on failure.

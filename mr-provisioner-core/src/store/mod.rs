@@ -28,7 +28,7 @@ use crate::model::event::{MachineEvent, NewEvent};
 use crate::model::image::{Image, NewImage};
 use crate::model::interface::{Interface, NewInterface};
 use crate::model::lease::Lease;
-use crate::model::machine::{Machine, MachineBrief, MachineSummary, NewMachine};
+use crate::model::machine::{BootTarget, Machine, MachineBrief, MachineSummary, NewMachine};
 use crate::model::network::{Network, NewNetwork};
 use crate::model::preseed::{NewPreseed, Preseed};
 use crate::model::token::{ApiToken, NewToken};
@@ -216,6 +216,9 @@ pub trait MachineStore: Send + Sync {
     async fn machine_update(&self, id: MachineId, new: &NewMachine) -> Result<Machine>;
     /// Deletes a machine with its interfaces, assignments, events and console tokens.
     async fn machine_delete(&self, id: MachineId) -> Result<()>;
+    /// The machine with an interface of this MAC and what booting it needs, in one query
+    /// (the network-boot hot path).
+    async fn machine_boot_by_mac(&self, mac: MacAddr) -> Result<Option<BootTarget>>;
 }
 
 /// Assignments (reservations).
@@ -334,6 +337,8 @@ pub trait DiscoveredMacStore: Send + Sync {
 pub trait EventStore: Send + Sync {
     /// Records an event, dated now.
     async fn event_record(&self, new: &NewEvent) -> Result<MachineEvent>;
+    /// Records several events, dated now, in one transaction (all or none).
+    async fn event_record_many(&self, new: &[NewEvent]) -> Result<()>;
     /// A machine's events, newest first.
     async fn event_list(&self, machine_id: MachineId, page: Page) -> Result<Vec<MachineEvent>>;
     /// Deletes events dated before `before`; returns how many.

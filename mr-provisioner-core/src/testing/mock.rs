@@ -23,7 +23,7 @@ use crate::model::event::{MachineEvent, NewEvent};
 use crate::model::image::{Image, NewImage};
 use crate::model::interface::{Interface, NewInterface};
 use crate::model::lease::Lease;
-use crate::model::machine::{Machine, MachineBrief, MachineSummary, NewMachine};
+use crate::model::machine::{BootTarget, Machine, MachineBrief, MachineSummary, NewMachine};
 use crate::model::network::{Network, NewNetwork};
 use crate::model::preseed::{NewPreseed, Preseed};
 use crate::model::token::{ApiToken, NewToken};
@@ -113,6 +113,7 @@ mockall::mock! {
         async fn machine_list_brief(&self, query: &MachineListQuery) -> Result<Vec<MachineBrief>>;
         async fn machine_update(&self, id: MachineId, new: &NewMachine) -> Result<Machine>;
         async fn machine_delete(&self, id: MachineId) -> Result<()>;
+        async fn machine_boot_by_mac(&self, mac: MacAddr) -> Result<Option<BootTarget>>;
     }
 
     #[async_trait]
@@ -167,6 +168,7 @@ mockall::mock! {
     #[async_trait]
     impl EventStore for Store {
         async fn event_record(&self, new: &NewEvent) -> Result<MachineEvent>;
+        async fn event_record_many(&self, new: &[NewEvent]) -> Result<()>;
         async fn event_list(&self, machine_id: MachineId, page: Page) -> Result<Vec<MachineEvent>>;
         async fn event_purge(&self, before: Timestamp) -> Result<u64>;
     }

@@ -377,3 +377,72 @@ store_test!(machine_delete_cascades, |store| {
     assert_eq!(store.user_get(alice.id).await.unwrap(), alice);
     assert_eq!(store.network_get(net.id).await.unwrap(), net);
 });
+
+store_test!(machine_boot_by_mac_reads_everything_in_one_query, |store| {
+    use mr_provisioner_core::model::machine::{BootImage, BootTarget};
+    use mr_provisioner_core::model::preseed::InstallerKind;
+    let arm = arch(&*store, "arm64").await;
+    let mut with_efi = new_subarch(arm.id, "efi-boot", None);
+    with_efi.efiboot = true;
+    let efi_boot = store.subarch_create(&with_efi).await.unwrap();
+    let kernel = image(&*store, "vmlinuz", ImageKind::Kernel, arm.id, None).await;
+    let initrd = image(&*store, "initrd", ImageKind::Initrd, arm.id, None).await;
+    let cfg = preseed(&*store, "cfg", None).await;
+    let bare = machine(&*store, "bare", arm.id).await;
+    interface(&*store, bare.id, "52:54:00:00:00:01").await;
+    let full = store
+        .machine_create(&NewMachine {
+            subarch_id: Some(efi_boot.id),
+            kernel_id: Some(kernel.id),
+            initrd_id: Some(initrd.id),
+            preseed_id: Some(cfg.id),
+            kernel_opts: "quiet".into(),
+            netboot_enabled: true,
+            ..NewMachine::named("full", arm.id)
+        })
+        .await
+        .unwrap();
+    interface(&*store, full.id, "52:54:00:00:00:02").await;
+    interface(&*store, full.id, "52:54:00:00:00:03").await;
+    let t = store
+        .machine_boot_by_mac(mac("52:54:00:00:00:01"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        t,
+        BootTarget {
+            machine: bare.clone(),
+            arch: "arm64".into(),
+            subarch: None,
+            efiboot: false,
+            kernel: None,
+            initrd: None,
+            installer: None,
+        }
+    );
+    for m in ["52:54:00:00:00:02", "52:54:00:00:00:03"] {
+        let t = store.machine_boot_by_mac(mac(m)).await.unwrap().unwrap();
+        assert_eq!(t.machine, store.machine_get(full.id).await.unwrap());
+        assert_eq!(
+            (t.subarch.as_deref(), t.efiboot, t.installer),
+            (Some("efi-boot"), true, Some(InstallerKind::Preseed))
+        );
+        assert_eq!(
+            t.kernel,
+            Some(BootImage {
+                filename: kernel.filename.clone(),
+                description: kernel.description.clone(),
+                known_good: kernel.known_good,
+            })
+        );
+        assert_eq!(t.initrd.unwrap().filename, initrd.filename);
+    }
+    assert_eq!(
+        store
+            .machine_boot_by_mac(mac("52:54:00:00:00:04"))
+            .await
+            .unwrap(),
+        None
+    );
+});

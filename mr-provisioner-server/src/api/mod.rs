@@ -4,6 +4,7 @@ mod auth;
 pub(crate) mod auth_cache;
 mod body;
 mod error;
+mod netboot;
 mod v1;
 
 use poem::middleware::Tracing;
@@ -16,7 +17,7 @@ use crate::state::AppState;
 
 /// The whole HTTP application, as served by `mr-provisioner serve` and used by every test.
 pub fn app(state: AppState) -> impl Endpoint {
-    Route::new()
+    netboot::mount(Route::new())
         .at("/healthz", get(healthz))
         .nest(
             "/api/v1",

@@ -94,25 +94,33 @@ pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
             .with_context(|| format!("cannot create the directory {}", dir.display()))?;
     }
     let listen = config.http.listen;
+    // Templates that do not parse stop the start, with their name and line.
+    mr_provisioner_server::state::renderer(&config).context("netboot templates")?;
     let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| {
-        let hint = match e.kind() {
-            std::io::ErrorKind::AddrInUse => {
-                " (another process is using this port; choose another with --listen or MRP_LISTEN)"
-            }
-            std::io::ErrorKind::PermissionDenied => " (ports below 1024 need CAP_NET_BIND_SERVICE)",
-            std::io::ErrorKind::AddrNotAvailable => {
-                " (no interface of this machine has that address)"
-            }
-            _ => "",
-        };
-        anyhow::anyhow!("cannot listen on {listen}: {e}{hint}")
+        anyhow::anyhow!(
+            "cannot listen on {listen}: {e}{}",
+            mr_provisioner_server::tftp::bind_hint(&e, "http")
+        )
     })?;
     let bound = listener.local_addr()?;
     let acceptor = TcpAcceptor::from_tokio(listener)?;
     let timeout = Duration::from_secs(config.http.shutdown_timeout_secs);
-    let state = AppState::new(Arc::new(store.clone()), config);
+    let state = AppState::new(Arc::new(store.clone()), config.clone());
     let stop = tokio_util::sync::CancellationToken::new();
     let mut tasks = mr_provisioner_server::tasks::spawn(state.clone(), stop.clone());
+    if let Some(tftp) =
+        mr_provisioner_server::tftp::bind(&config, state.provisioner.clone()).await?
+    {
+        let addr = tftp.local_addr();
+        tracing::info!(address = %addr, "TFTP listening");
+        println!("mr-provisioner serving TFTP on udp/{addr}");
+        let stop = stop.clone();
+        tasks.spawn(async move {
+            if let Err(error) = tftp.run(stop.cancelled_owned()).await {
+                tracing::error!(%error, "the TFTP server stopped");
+            }
+        });
+    }
     let shutdown = shutdown_signal()?;
     tracing::info!(address = %bound, "listening");
     println!("mr-provisioner listening on http://{bound}");

@@ -109,16 +109,17 @@ fn every_override_names_a_real_key() {
         let mut c = Config::default();
         // Each setter accepts some value of its type.
         let sample = match *key {
-            "http.listen" => "127.0.0.1:1",
+            "http.listen" | "tftp.listen" => "127.0.0.1:1",
             "log.format" => "json",
-            "reservations.power_off_on_expiry" => "true",
+            "reservations.power_off_on_expiry" | "tftp.enabled" => "true",
             k if k.ends_with("secs")
                 || k.ends_with("max_connections")
                 || k.ends_with("port")
                 || k.ends_with("max_age")
                 || k.ends_with("upload_size")
                 || k.ends_with("days")
-                || k.ends_with("in_flight") =>
+                || k.ends_with("in_flight")
+                || k.starts_with("tftp.") =>
             {
                 "7"
             }
@@ -180,5 +181,29 @@ fn the_configuration_chapter_lists_every_variable() {
             doc.contains(env),
             "docs/configuration.md does not mention {env}"
         );
+    }
+}
+
+#[test]
+fn tftp_settings_are_checked() {
+    let env = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    let (c, _) = Config::load(None, env(&[("MRP_TFTP_LISTEN", "127.0.0.1:6969")])).unwrap();
+    assert_eq!(c.tftp.listen, Some("127.0.0.1:6969".parse().unwrap()));
+    // Empty: back to the default (port 69 where possible).
+    let (c, _) = Config::load(None, env(&[("MRP_TFTP_LISTEN", "")])).unwrap();
+    assert_eq!(c.tftp.listen, None);
+    for (var, value, key) in [
+        ("MRP_TFTP_MAX_BLOCK_SIZE", "7", "tftp.max_block_size"),
+        ("MRP_TFTP_MAX_BLOCK_SIZE", "65465", "tftp.max_block_size"),
+        ("MRP_TFTP_MAX_WINDOW_SIZE", "0", "tftp"),
+        ("MRP_TFTP_LISTEN", "69", "tftp.listen"),
+    ] {
+        let err = Config::load(None, env(&[(var, value)])).unwrap_err();
+        assert_eq!(err.key, key, "{var}={value}: {err}");
     }
 }

@@ -713,76 +713,65 @@ async fn set_content(s: &TestServer, p: &mr_provisioner_core::model::preseed::Pr
     s.store.preseed_update(p.id, &new).await.unwrap();
 }
 
-server_test!(
-    #[ignore = "GET /preseed/<machine_id> arrives with the netboot issue"]
-    t45_preseed_jinja_resolution,
-    |s| {
-        let b = base(s).await;
-        let k = kernel(s, &b).await;
-        let i = initrd(s, &b).await;
-        let p = preseed(s, &b).await;
-        let mut m =
-            mr_provisioner_core::model::machine::NewMachine::named("fancy01", b.some_arch.id);
-        m.bmc_id = Some(b.bmc_plain.id);
-        m.kernel_id = Some(k.id);
-        m.initrd_id = Some(i.id);
-        m.preseed_id = Some(p.id);
-        let m = machine(s, m).await;
-        set_content(
-            s,
-            &p,
-            "d-i netcfg/get_hostname string {{hostname}}\n\
+server_test!(t45_preseed_jinja_resolution, |s| {
+    let b = base(s).await;
+    let k = kernel(s, &b).await;
+    let i = initrd(s, &b).await;
+    let p = preseed(s, &b).await;
+    let mut m = mr_provisioner_core::model::machine::NewMachine::named("fancy01", b.some_arch.id);
+    m.bmc_id = Some(b.bmc_plain.id);
+    m.kernel_id = Some(k.id);
+    m.initrd_id = Some(i.id);
+    m.preseed_id = Some(p.id);
+    let m = machine(s, m).await;
+    set_content(
+        s,
+        &p,
+        "d-i netcfg/get_hostname string {{hostname}}\n\
              # kernel filename is {{kernel.filename}}\n\
              # kernel description is {{kernel.description}}\n\
              # initrd filename is {{initrd.filename}}\n\
              # initrd description is {{initrd.description}}\n",
-        )
+    )
+    .await;
+    let r = s
+        .call(Method::GET, &format!("/preseed/{}", m.id), None, None)
         .await;
-        let r = s
-            .call(Method::GET, &format!("/preseed/{}", m.id), None, None)
-            .await;
-        assert_eq!(r.status, 200, "{}", r.text);
-        assert_eq!(
-            r.text.trim(),
-            "d-i netcfg/get_hostname string fancy01\n\
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        r.text.trim(),
+        "d-i netcfg/get_hostname string fancy01\n\
              # kernel filename is apitest-admin/kernel\n\
              # kernel description is kernel\n\
              # initrd filename is apitest-admin/initrd\n\
              # initrd description is initrd"
-        );
-    }
-);
+    );
+});
 
-server_test!(
-    #[ignore = "GET /preseed/<machine_id> arrives with the netboot issue"]
-    t46_preseed_jinja_resolution_unset,
-    |s| {
-        let b = base(s).await;
-        let p = preseed(s, &b).await;
-        let mut m = mr_provisioner_core::model::machine::NewMachine::named(
-            "plain-w-preseed01",
-            b.some_arch.id,
-        );
-        m.preseed_id = Some(p.id);
-        let m = machine(s, m).await;
-        set_content(
-            s,
-            &p,
-            "d-i netcfg/get_hostname string {{hostname}}\n\
+server_test!(t46_preseed_jinja_resolution_unset, |s| {
+    let b = base(s).await;
+    let p = preseed(s, &b).await;
+    let mut m =
+        mr_provisioner_core::model::machine::NewMachine::named("plain-w-preseed01", b.some_arch.id);
+    m.preseed_id = Some(p.id);
+    let m = machine(s, m).await;
+    set_content(
+        s,
+        &p,
+        "d-i netcfg/get_hostname string {{hostname}}\n\
              {{kernel.name|default(\"none\")}}\n\
              {{kernel.description|default(\"none\")}}\n\
              {{initrd.name|default(\"none\")}}\n\
              {{initrd.description|default(\"none\")}}\n\
              {{kernel.name}}\n",
-        )
+    )
+    .await;
+    let r = s
+        .call(Method::GET, &format!("/preseed/{}", m.id), None, None)
         .await;
-        let r = s
-            .call(Method::GET, &format!("/preseed/{}", m.id), None, None)
-            .await;
-        assert_eq!(r.status, 200, "{}", r.text);
-        assert_eq!(
-            r.text.trim(),
-            "d-i netcfg/get_hostname string plain-w-preseed01\nnone\nnone\nnone\nnone"
-        );
-    }
-);
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        r.text.trim(),
+        "d-i netcfg/get_hostname string plain-w-preseed01\nnone\nnone\nnone\nnone"
+    );
+});

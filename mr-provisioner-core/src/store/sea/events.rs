@@ -46,6 +46,35 @@ impl<C: Conn> EventStore for SeaStore<C> {
         Ok(event)
     }
 
+    async fn event_record_many(&self, new: &[NewEvent]) -> Result<()> {
+        if new.is_empty() {
+            return Ok(());
+        }
+        if new.iter().any(|e| !e.info.is_object()) {
+            return Err(Error::bug("event info must be a JSON object"));
+        }
+        let date = now();
+        let rows = new.iter().map(|e| ActiveModel {
+            id: NotSet,
+            machine_id: Set(e.machine_id.0),
+            user_id: Set(e.user_id.map(|u| u.0)),
+            username: Set(e.username.clone()),
+            date: Set(date),
+            kind: Set(e.kind.code()),
+            info: Set(e.info.clone()),
+        });
+        let tx = self.begin_tx().await?;
+        // PostgreSQL takes at most 65,535 bound values per statement (7 per row).
+        for chunk in rows.collect::<Vec<_>>().chunks(4096) {
+            Entity::insert_many(chunk.to_vec())
+                .exec_without_returning(tx.db())
+                .await
+                .map_err(|e| error::map(e, error::Op::Write("machine event")))?;
+        }
+        tx.conn.commit().await.map_err(error::other)?;
+        Ok(())
+    }
+
     async fn event_list(&self, machine_id: MachineId, page: Page) -> Result<Vec<MachineEvent>> {
         let mut q = Entity::find().filter(Column::MachineId.eq(machine_id.0));
         if let Some(before) = page.before {

@@ -2,15 +2,20 @@
 
 use async_trait::async_trait;
 use sea_orm::sea_query::{Alias, Cond, Expr, ExprTrait, JoinType, Order, Query, SelectStatement};
-use sea_orm::{ActiveValue::*, ColumnTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter};
+use sea_orm::{
+    ActiveValue::*, ColumnTrait, DbBackend, EntityTrait, FromQueryResult, Iterable, QueryFilter,
+};
 
 use super::entity::machines::{self, ActiveModel, Column, Entity};
-use super::entity::{archs, bmcs, subarchs};
+use super::entity::{archs, bmcs, images, interfaces, preseeds, subarchs};
 use super::{Conn, SeaStore, crud, error};
 use crate::error::{Error, Result};
 use crate::id::*;
+use crate::mac::MacAddr;
 use crate::model::bmc::check_bmc_info;
-use crate::model::machine::{Machine, MachineBrief, MachineSummary, NewMachine};
+use crate::model::machine::{
+    BootImage, BootTarget, Machine, MachineBrief, MachineSummary, NewMachine,
+};
 use crate::model::now;
 use crate::query::{CmpOp, Field, Filter, IntField, TextField};
 use crate::store::{ArchStore, MachineListQuery, MachineStore};
@@ -313,6 +318,83 @@ pub(crate) fn list_statement(query: &MachineListQuery, backend: DbBackend) -> Se
     q
 }
 
+/// The machine with an interface of MAC `mac`, with its arch and subarch names, kernel and
+/// initrd, and installer config kind.
+fn boot_statement(mac: MacAddr) -> SelectStatement {
+    let (k, i) = (Alias::new("kernel"), Alias::new("initrd"));
+    let col = |t: &Alias, c: images::Column| Expr::col((t.clone(), c));
+    let mut q = Query::select();
+    q.columns(Column::iter().map(|c| (machines::Entity, c)))
+        .expr_as(
+            Expr::col((archs::Entity, archs::Column::Name)),
+            Alias::new("boot_arch"),
+        )
+        .expr_as(
+            Expr::col((subarchs::Entity, subarchs::Column::Name)),
+            Alias::new("boot_subarch"),
+        )
+        .expr_as(
+            Expr::col((subarchs::Entity, subarchs::Column::Efiboot)),
+            Alias::new("boot_efiboot"),
+        );
+    for (t, prefix) in [(&k, "boot_kernel"), (&i, "boot_initrd")] {
+        q.expr_as(
+            col(t, images::Column::Filename),
+            Alias::new(format!("{prefix}_filename")),
+        )
+        .expr_as(
+            col(t, images::Column::Description),
+            Alias::new(format!("{prefix}_description")),
+        )
+        .expr_as(
+            col(t, images::Column::KnownGood),
+            Alias::new(format!("{prefix}_known_good")),
+        );
+    }
+    q.expr_as(
+        Expr::col((preseeds::Entity, preseeds::Column::Kind)),
+        Alias::new("boot_installer"),
+    )
+    .from(interfaces::Entity)
+    .join(
+        JoinType::InnerJoin,
+        machines::Entity,
+        Expr::col((machines::Entity, Column::Id))
+            .equals((interfaces::Entity, interfaces::Column::MachineId)),
+    )
+    .join(
+        JoinType::InnerJoin,
+        archs::Entity,
+        Expr::col((archs::Entity, archs::Column::Id)).equals((machines::Entity, Column::ArchId)),
+    )
+    .join(
+        JoinType::LeftJoin,
+        subarchs::Entity,
+        Expr::col((subarchs::Entity, subarchs::Column::Id))
+            .equals((machines::Entity, Column::SubarchId)),
+    )
+    .join_as(
+        JoinType::LeftJoin,
+        images::Entity,
+        k.clone(),
+        col(&k, images::Column::Id).equals((machines::Entity, Column::KernelId)),
+    )
+    .join_as(
+        JoinType::LeftJoin,
+        images::Entity,
+        i.clone(),
+        col(&i, images::Column::Id).equals((machines::Entity, Column::InitrdId)),
+    )
+    .join(
+        JoinType::LeftJoin,
+        preseeds::Entity,
+        Expr::col((preseeds::Entity, preseeds::Column::Id))
+            .equals((machines::Entity, Column::PreseedId)),
+    )
+    .and_where(Expr::col((interfaces::Entity, interfaces::Column::Mac)).eq(mac.to_string()));
+    q
+}
+
 /// One machine of a brief listing as the database writes it: a JSON array in column order.
 /// Booleans come as `true`/`false` from PostgreSQL and `1`/`0` from SQLite.
 #[derive(serde::Deserialize)]
@@ -410,6 +492,43 @@ impl<C: Conn> MachineStore for SeaStore<C> {
         let rows: Vec<BriefRow> = serde_json::from_str(&text)
             .map_err(|e| Error::internal("machine listing is not the JSON expected", e))?;
         Ok(rows.into_iter().map(BriefRow::into_brief).collect())
+    }
+
+    async fn machine_boot_by_mac(&self, mac: MacAddr) -> Result<Option<BootTarget>> {
+        let backend = self.db().get_database_backend();
+        let stmt = backend.build(&boot_statement(mac));
+        let Some(row) = self.db().query_one_raw(stmt).await.map_err(error::other)? else {
+            return Ok(None);
+        };
+        let machine =
+            to_model(machines::Model::from_query_result(&row, "").map_err(error::other)?)?;
+        let text = |c: &str| row.try_get::<Option<String>>("", c).map_err(error::other);
+        let flag = |c: &str| {
+            row.try_get::<Option<bool>>("", c)
+                .map(|b| b.unwrap_or(false))
+                .map_err(error::other)
+        };
+        let image = |prefix: &str| -> Result<Option<BootImage>> {
+            let Some(filename) = text(&format!("{prefix}_filename"))? else {
+                return Ok(None);
+            };
+            Ok(Some(BootImage {
+                filename,
+                description: text(&format!("{prefix}_description"))?,
+                known_good: flag(&format!("{prefix}_known_good"))?,
+            }))
+        };
+        Ok(Some(BootTarget {
+            arch: text("boot_arch")?.unwrap_or_default(),
+            subarch: text("boot_subarch")?,
+            efiboot: flag("boot_efiboot")?,
+            kernel: image("boot_kernel")?,
+            initrd: image("boot_initrd")?,
+            installer: text("boot_installer")?
+                .map(|k| crud::parse_column("preseeds", "kind", &k))
+                .transpose()?,
+            machine,
+        }))
     }
 
     async fn machine_update(&self, id: MachineId, new: &NewMachine) -> Result<Machine> {
