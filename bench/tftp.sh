@@ -237,7 +237,9 @@ server = json.loads(sys.argv[5])
 r.update(scenario=sys.argv[2], name=sys.argv[3], run=int(sys.argv[4]), server_cpu_s=server,
          busy_before=int(sys.argv[6]), machine_cpu_s=machine,
          others_cpu_s=round(machine - r["client_cpu_s"] - (server or 0), 2))
-print(json.dumps(r))' "$out" "$scenario" "$s" "$run" "$cpu" "$quiet" "$stat0" "$stat1" | tee -a "$RESULTS"
+r.update(server_hwm_kb=int(sys.argv[9]), server_threads=int(sys.argv[10]))
+print(json.dumps(r))' "$out" "$scenario" "$s" "$run" "$cpu" "$quiet" "$stat0" "$stat1" \
+    "$(vm "${PID[$s]}" VmHWM)" "$(vm "${PID[$s]}" Threads)" | tee -a "$RESULTS"
   log "$scenario $s run $run: $(python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print("%.2f s, %.1f MB/s, %d failures, %d retransmits" % (r["seconds"], r["mb_per_s"], r["failures"], r["retransmits"]))' "$out")"
 }
 
