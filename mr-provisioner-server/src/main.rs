@@ -13,8 +13,12 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
+    // File I/O (TFTP and HTTP boot) runs on the blocking pool; tokio's default of 512
+    // threads let a burst of boot requests grow the process to hundreds of threads, each
+    // with its stack, for no gain on a machine of a few cores.
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .max_blocking_threads(64)
         .build()
     {
         Ok(rt) => rt,
