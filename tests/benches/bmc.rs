@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 use mr_provisioner_core::model::arch::NewArch;
 use mr_provisioner_core::testing::TestBackend;
 use mr_provisioner_ipmi::{BmcKind, BmcSettings, IpmiCommand, ipmitool_argv};
-use mr_provisioner_tests::ipmi_sim::{AppServer, IpmiFleet, USERNAME, uncached};
+use mr_provisioner_tests::TestServer;
+use mr_provisioner_tests::ipmi_sim::{IpmiFleet, USERNAME};
 use serde_json::{Value, json};
 use tokio::task::JoinSet;
 
@@ -134,11 +135,11 @@ async fn bench() {
         println!("skipped: ipmi_sim or ipmitool is missing");
         return;
     };
-    let settings = uncached();
-    let max_in_flight = settings.max_in_flight;
-    let Some(s) = AppServer::start(TestBackend::Sqlite, settings).await else {
+    let Some(s) = TestServer::start(TestBackend::Sqlite).await else {
         return;
     };
+    // The test server's BMC connector: no power-state cache, the default bound.
+    let max_in_flight = s.config.bmc.max_in_flight as usize;
     let (_, token) = s.user_with_token("admin", true).await;
     s.store
         .arch_create(&NewArch {

@@ -3,26 +3,16 @@
 //! was told to do. Without `ipmi_sim` on the machine, [`IpmiFleet::start`] skips (or fails
 //! under `MRP_TEST_REQUIRE_ALL`).
 //!
-//! [`AppServer`] serves the application with a BMC connector of the test's choosing (e.g.
-//! without the power-state cache), so that API requests reach these BMCs every time.
+//! API tests drive them through [`crate::TestServer`], whose BMC connector has no
+//! power-state cache, so API requests reach these BMCs every time.
 
-use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mr_provisioner_core::accounts::{self, UserRequest};
-use mr_provisioner_core::model::user::User;
-use mr_provisioner_core::service::{ConnectorSettings, DefaultConnector};
-use mr_provisioner_core::store::Store;
-use mr_provisioner_core::testing::{TestBackend, TestDb};
-use mr_provisioner_server::state::AppState;
 use serde_json::{Value, json};
 use tokio::process::{Child, Command};
-
-use crate::{Method, Reply};
 
 /// The login every simulated BMC accepts.
 pub const USERNAME: &str = "admin";
@@ -316,144 +306,5 @@ impl IpmiFleet {
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-    }
-}
-
-/// Connector settings without the power-state cache: every `GET .../power` asks the BMC.
-pub fn uncached() -> ConnectorSettings {
-    ConnectorSettings {
-        status_ttl: Duration::ZERO,
-        ..ConnectorSettings::default()
-    }
-}
-
-/// The application on a fresh database, served over real HTTP on a loopback port, with a
-/// [`DefaultConnector`] built from the settings the test chooses ([`crate::TestServer`]
-/// always uses the defaults, whose 5 s power-state cache would hide BMC calls).
-pub struct AppServer {
-    /// The database.
-    pub db: TestDb,
-    /// Its store (the same one the server uses).
-    pub store: Arc<dyn Store>,
-    /// The BMC connector the server uses.
-    pub bmcs: Arc<DefaultConnector>,
-    /// Where the server listens.
-    pub addr: SocketAddr,
-    /// An HTTP client.
-    pub client: reqwest::Client,
-    _data_dir: tempfile::TempDir,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
-}
-
-impl AppServer {
-    /// Starts the application on `backend` with a connector built from `settings`, or
-    /// `None` when that backend is not available here.
-    pub async fn start(backend: TestBackend, settings: ConnectorSettings) -> Option<AppServer> {
-        let db = TestDb::on(backend).await?;
-        let store = db.store();
-        let data_dir = tempfile::tempdir().expect("temporary data directory");
-        let config = crate::test_config(data_dir.path());
-        let bmcs = Arc::new(DefaultConnector::with_settings(settings));
-        let state = AppState::with_connector(store.clone(), bmcs.clone(), config);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("local address");
-        let acceptor = poem::listener::TcpAcceptor::from_tokio(listener).expect("acceptor");
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let signal = async {
-                let _ = rx.await;
-            };
-            poem::Server::new_with_acceptor(acceptor)
-                .run_with_graceful_shutdown(mr_provisioner_server::app(state), signal, None)
-                .await
-                .expect("server");
-        });
-        Some(AppServer {
-            db,
-            store,
-            bmcs,
-            addr,
-            client: reqwest::Client::new(),
-            _data_dir: data_dir,
-            shutdown: Some(tx),
-            task: Some(task),
-        })
-    }
-
-    /// The absolute URL of `path`.
-    pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-
-    /// Creates a user (an administrator when `admin`) and an API token for them; returns
-    /// both.
-    pub async fn user_with_token(&self, username: &str, admin: bool) -> (User, String) {
-        let user = accounts::create_user(
-            self.store.as_ref(),
-            UserRequest {
-                username: username.into(),
-                email: Some(format!("{username}@example.com")),
-                admin,
-                ..Default::default()
-            },
-        )
-        .await
-        .expect("create user");
-        let (_, secret) = accounts::create_token(self.store.as_ref(), user.id, "test")
-            .await
-            .expect("create token");
-        (user, secret)
-    }
-
-    /// Sends `method path` with the raw token and a JSON body, and reads the whole answer.
-    pub async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        token: &str,
-        body: Option<&Value>,
-    ) -> Reply {
-        let mut req = self
-            .client
-            .request(method, self.url(path))
-            .header("Authorization", token);
-        if let Some(b) = body {
-            req = req.body(b.to_string());
-        }
-        let resp = req.send().await.expect("request");
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        let text = resp.text().await.expect("body");
-        let json = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Reply {
-            status,
-            headers,
-            text,
-            json,
-        }
-    }
-
-    /// `GET path` as `token`.
-    pub async fn get_as(&self, path: &str, token: &str) -> Reply {
-        self.call(Method::GET, path, token, None).await
-    }
-
-    /// `POST path` with a JSON body as `token`.
-    pub async fn post(&self, path: &str, token: &str, body: &Value) -> Reply {
-        self.call(Method::POST, path, token, Some(body)).await
-    }
-
-    /// Stops the server and drops the database.
-    pub async fn finish(mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
-        self.db.finish().await;
     }
 }

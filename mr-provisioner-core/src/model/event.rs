@@ -143,6 +143,19 @@ pub struct NewEvent {
     pub info: serde_json::Value,
 }
 
+impl NewEvent {
+    /// An event of the system (no user): booting, DHCP, expiry.
+    pub fn system(machine_id: MachineId, kind: EventKind, info: serde_json::Value) -> Self {
+        NewEvent {
+            machine_id,
+            user_id: None,
+            username: None,
+            kind,
+            info,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

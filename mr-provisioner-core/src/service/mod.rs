@@ -171,11 +171,9 @@ impl Provisioner {
         info: serde_json::Value,
     ) {
         let new = NewEvent {
-            machine_id,
             user_id: caller.map(|c| c.user.id),
             username: caller.map(|c| c.user.username.clone()),
-            kind,
-            info,
+            ..NewEvent::system(machine_id, kind, info)
         };
         self.events.record(&self.store, new).await;
     }
@@ -189,14 +187,9 @@ impl Provisioner {
         kind: EventKind,
         info: serde_json::Value,
     ) {
-        let new = NewEvent {
-            machine_id,
-            user_id: None,
-            username: None,
-            kind,
-            info,
-        };
-        self.events.record_later(&self.store, new).await;
+        self.events
+            .record_later(&self.store, NewEvent::system(machine_id, kind, info))
+            .await;
     }
 
     /// Writes an audit record of an administrative change by `caller`. Logged on failure.

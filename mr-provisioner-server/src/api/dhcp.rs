@@ -16,8 +16,8 @@ use mr_provisioner_core::error::Error;
 use mr_provisioner_core::mac::MacAddr;
 use mr_provisioner_core::service::{KeaSubnet, Sighted, SubnetChoice};
 use poem::http::StatusCode;
-use poem::web::{Data, Json};
-use poem::{IntoResponse, Request, Response, Route, get, handler, post};
+use poem::web::{Data, Json, Query};
+use poem::{IntoResponse, Response, Route, get, handler, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -77,16 +77,15 @@ fn typed<T: for<'de> Deserialize<'de>>(body: Value) -> Result<T, String> {
     })
 }
 
+#[derive(Deserialize)]
+struct AnswerQuery {
+    hwaddr: Option<String>,
+}
+
 /// `GET /dhcp/ipv4?hwaddr=<mac>`.
 #[handler]
-async fn answer(req: &Request, Data(state): Data<&AppState>) -> Response {
-    let hwaddr = req
-        .uri()
-        .query()
-        .unwrap_or("")
-        .split('&')
-        .find_map(|kv| kv.strip_prefix("hwaddr="))
-        .map(|v| v.replace("%3A", ":").replace("%3a", ":"));
+async fn answer(query: poem::Result<Query<AnswerQuery>>, Data(state): Data<&AppState>) -> Response {
+    let hwaddr = query.ok().and_then(|Query(q)| q.hwaddr);
     let Some(hwaddr) = hwaddr.filter(|h| !h.is_empty()) else {
         return bad("the hwaddr parameter is required");
     };

@@ -108,26 +108,9 @@ async fn http_boot(req: &Request, Data(state): Data<&AppState>) -> Response {
 /// Decodes `%XX` escapes (an invalid escape is kept as is). The decoded name goes through
 /// the same checks as a TFTP name, so `%2e%2e` is refused like `..`.
 fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
-        {
-            out.push(h << 4 | l);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn hex(b: u8) -> Option<u8> {
-    (b as char).to_digit(16).map(|d| d as u8)
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// A byte range of a file of `size` bytes, from a `Range` header: `Ok(None)` for the whole

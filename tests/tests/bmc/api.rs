@@ -3,11 +3,10 @@
 //! chassis shows what it was told. The server's power-state cache is off, so every read
 //! reaches the BMC. Both backends.
 
-use mr_provisioner_core::model::arch::{NewArch, NewSubarch};
-use mr_provisioner_core::model::image::{ImageKind, NewImage};
+use mr_provisioner_core::model::image::ImageKind;
 use mr_provisioner_core::testing::TestBackend;
-use mr_provisioner_tests::Reply;
-use mr_provisioner_tests::ipmi_sim::{AppServer, IpmiFleet, SimulatedBmc, uncached};
+use mr_provisioner_tests::ipmi_sim::{IpmiFleet, SimulatedBmc};
+use mr_provisioner_tests::{Reply, TestServer, fixtures};
 use serde_json::json;
 
 use crate::lines;
@@ -32,51 +31,20 @@ async fn power_and_provision(backend: TestBackend) {
     let Some(fleet) = IpmiFleet::start(2, false).await else {
         return;
     };
-    let Some(s) = AppServer::start(backend, uncached()).await else {
+    let Some(s) = TestServer::start(backend).await else {
         return;
     };
-    let (admin, token) = s.user_with_token("admin", true).await;
+    let (_, token) = s.user_with_token("admin", true).await;
     let t = token.as_str();
     // Every answer is kept, to look for the passwords in all of them at the end.
     let mut answers: Vec<Reply> = Vec::new();
 
     // Inventory: an EFI subarch with a bootloader, a kernel (what provisioning needs).
     let st = s.store.as_ref();
-    let arch = st
-        .arch_create(&NewArch {
-            name: "arm64".into(),
-            description: None,
-        })
-        .await
-        .unwrap();
-    let image = |filename: &str, kind| NewImage {
-        filename: filename.into(),
-        description: None,
-        kind,
-        arch_id: arch.id,
-        owner_id: Some(admin.id),
-        known_good: false,
-        public: true,
-        sha256: None,
-        size: None,
-    };
-    let bootloader = st
-        .image_create(&image("grubaa64.efi", ImageKind::Bootloader))
-        .await
-        .unwrap();
-    let kernel = st
-        .image_create(&image("vmlinuz", ImageKind::Kernel))
-        .await
-        .unwrap();
-    st.subarch_create(&NewSubarch {
-        arch_id: arch.id,
-        name: "efi".into(),
-        description: None,
-        bootloader_id: Some(bootloader.id),
-        efiboot: true,
-    })
-    .await
-    .unwrap();
+    let arch = fixtures::arch(st, "arm64").await;
+    let bootloader = fixtures::image(st, arch.id, "grubaa64.efi", ImageKind::Bootloader).await;
+    let kernel = fixtures::image(st, arch.id, "vmlinuz", ImageKind::Kernel).await;
+    fixtures::efi_subarch(st, arch.id, "efi", Some(bootloader.id)).await;
 
     // Two BMCs through the admin API: a good one, and one with a wrong password (on the
     // second simulated BMC, which therefore refuses every login).
@@ -103,11 +71,10 @@ async fn power_and_provision(backend: TestBackend) {
     let m1 = r.json["id"].as_i64().unwrap();
     answers.push(r);
     let r = s
-        .call(
-            mr_provisioner_tests::Method::PUT,
+        .put(
             &format!("/api/v1/machine/{m1}"),
             t,
-            Some(&json!({"kernel_id": kernel.id.0})),
+            &json!({"kernel_id": kernel.id.0}),
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);

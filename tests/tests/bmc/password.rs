@@ -7,7 +7,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use mr_provisioner_core::testing::TestBackend;
 use mr_provisioner_ipmi::{PowerAction, driver};
-use mr_provisioner_tests::ipmi_sim::{AppServer, IpmiFleet, SimulatedBmc, uncached};
+use mr_provisioner_tests::TestServer;
+use mr_provisioner_tests::ipmi_sim::{IpmiFleet, SimulatedBmc};
 use serde_json::json;
 
 use crate::{Process, plain, processes, tools, while_running};
@@ -143,7 +144,7 @@ async fn the_password_is_in_no_command_line_during_an_api_call() {
         return;
     };
     let sim = &fleet.bmcs[0];
-    let Some(s) = AppServer::start(TestBackend::Sqlite, uncached()).await else {
+    let Some(s) = TestServer::start(TestBackend::Sqlite).await else {
         return;
     };
     let (_, admin) = s.user_with_token("admin", true).await;

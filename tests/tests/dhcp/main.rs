@@ -2,14 +2,13 @@
 //! PostgreSQL: every case of the original's controller, malformed bodies, and the answer
 //! following changes made through the REST API.
 
-use mr_provisioner_core::model::arch::{NewArch, NewSubarch};
 use mr_provisioner_core::model::event::EventKind;
-use mr_provisioner_core::model::image::{ImageKind, NewImage};
+use mr_provisioner_core::model::image::ImageKind;
 use mr_provisioner_core::model::interface::NewInterface;
 use mr_provisioner_core::model::machine::{Machine, NewMachine};
 use mr_provisioner_core::model::network::NewNetwork;
 use mr_provisioner_core::store::Page;
-use mr_provisioner_tests::{Method, Reply, TestServer, server_test};
+use mr_provisioner_tests::{Method, Reply, TestServer, fixtures, server_test};
 use serde_json::json;
 
 /// `m1`: netboot on, subarch with a bootloader, MAC ...:01 with a reserved address only,
@@ -22,39 +21,16 @@ struct Lab {
 
 async fn lab(s: &TestServer) -> Lab {
     let st = s.store.as_ref();
-    let arch = st
-        .arch_create(&NewArch {
-            name: "arm64".into(),
-            description: None,
-        })
-        .await
-        .unwrap();
-    let loader = st
-        .image_create(&NewImage {
-            filename: "admin/grubaa64.efi.1a2b3c4d".into(),
-            description: None,
-            kind: ImageKind::Bootloader,
-            arch_id: arch.id,
-            owner_id: None,
-            known_good: true,
-            public: true,
-            sha256: None,
-            size: None,
-        })
-        .await
-        .unwrap();
-    let sub = |name: &str, bootloader_id| NewSubarch {
-        arch_id: arch.id,
-        name: name.into(),
-        description: None,
-        bootloader_id,
-        efiboot: true,
-    };
-    let efi = st
-        .subarch_create(&sub("efi", Some(loader.id)))
-        .await
-        .unwrap();
-    let bare = st.subarch_create(&sub("bare", None)).await.unwrap();
+    let arch = fixtures::arch(st, "arm64").await;
+    let loader = fixtures::image(
+        st,
+        arch.id,
+        "admin/grubaa64.efi.1a2b3c4d",
+        ImageKind::Bootloader,
+    )
+    .await;
+    let efi = fixtures::efi_subarch(st, arch.id, "efi", Some(loader.id)).await;
+    let bare = fixtures::efi_subarch(st, arch.id, "bare", None).await;
     let net = st
         .network_create(&NewNetwork {
             name: "lab".into(),

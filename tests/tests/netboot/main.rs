@@ -9,14 +9,13 @@ use std::process::Command;
 
 use mr_provisioner_core::id::MachineId;
 use mr_provisioner_core::mac::MacAddr;
-use mr_provisioner_core::model::arch::{NewArch, NewSubarch};
 use mr_provisioner_core::model::event::{EventKind, MachineEvent};
-use mr_provisioner_core::model::image::{ImageKind, NewImage};
+use mr_provisioner_core::model::image::ImageKind;
 use mr_provisioner_core::model::interface::NewInterface;
 use mr_provisioner_core::model::machine::{Machine, NewMachine};
 use mr_provisioner_core::model::preseed::{InstallerKind, NewPreseed};
 use mr_provisioner_core::store::Page;
-use mr_provisioner_tests::{Method, Reply, TestServer, server_test};
+use mr_provisioner_tests::{Method, Reply, TestServer, fixtures, server_test};
 
 const MAC: &str = "52:54:00:12:34:56";
 const MAC_DASHED: &str = "52-54-00-12-34-56";
@@ -35,46 +34,11 @@ pub(crate) struct Lab {
 
 pub(crate) async fn lab(s: &TestServer) -> Lab {
     let store = s.store.as_ref();
-    let arch = store
-        .arch_create(&NewArch {
-            name: "arm64".into(),
-            description: None,
-        })
-        .await
-        .unwrap();
-    let image = |filename: &str, kind| NewImage {
-        filename: filename.into(),
-        description: Some(format!("{filename} image")),
-        kind,
-        arch_id: arch.id,
-        owner_id: None,
-        known_good: true,
-        public: true,
-        sha256: None,
-        size: None,
-    };
-    let loader = store
-        .image_create(&image("admin/grubaa64.efi", ImageKind::Bootloader))
-        .await
-        .unwrap();
-    let kernel = store
-        .image_create(&image("admin/vmlinuz-6.1", ImageKind::Kernel))
-        .await
-        .unwrap();
-    let initrd = store
-        .image_create(&image("admin/initrd-6.1.gz", ImageKind::Initrd))
-        .await
-        .unwrap();
-    let efi = store
-        .subarch_create(&NewSubarch {
-            arch_id: arch.id,
-            name: "efi".into(),
-            description: None,
-            bootloader_id: Some(loader.id),
-            efiboot: true,
-        })
-        .await
-        .unwrap();
+    let arch = fixtures::arch(store, "arm64").await;
+    let loader = fixtures::image(store, arch.id, "admin/grubaa64.efi", ImageKind::Bootloader).await;
+    let kernel = fixtures::image(store, arch.id, "admin/vmlinuz-6.1", ImageKind::Kernel).await;
+    let initrd = fixtures::image(store, arch.id, "admin/initrd-6.1.gz", ImageKind::Initrd).await;
+    let efi = fixtures::efi_subarch(store, arch.id, "efi", Some(loader.id)).await;
     let preseed = store
         .preseed_create(&NewPreseed {
             name: "debian".into(),

@@ -54,7 +54,7 @@ impl<C: Conn> EventStore for SeaStore<C> {
             return Err(Error::bug("event info must be a JSON object"));
         }
         let date = now();
-        let rows = new.iter().map(|e| ActiveModel {
+        let row = |e: &NewEvent| ActiveModel {
             id: NotSet,
             machine_id: Set(e.machine_id.0),
             user_id: Set(e.user_id.map(|u| u.0)),
@@ -62,11 +62,11 @@ impl<C: Conn> EventStore for SeaStore<C> {
             date: Set(date),
             kind: Set(e.kind.code()),
             info: Set(e.info.clone()),
-        });
+        };
         let tx = self.begin_tx().await?;
         // PostgreSQL takes at most 65,535 bound values per statement (7 per row).
-        for chunk in rows.collect::<Vec<_>>().chunks(4096) {
-            Entity::insert_many(chunk.to_vec())
+        for chunk in new.chunks(4096) {
+            Entity::insert_many(chunk.iter().map(row))
                 .exec_without_returning(tx.db())
                 .await
                 .map_err(|e| error::map(e, error::Op::Write("machine event")))?;
