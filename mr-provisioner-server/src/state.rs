@@ -63,7 +63,6 @@ impl AppState {
             console_ext_port: config.console.ext_port,
             max_upload_size: config.files.max_upload_size,
             power_off_on_expiry: config.reservations.power_off_on_expiry,
-            boot_url: format!("{public_url}/boot"),
             public_url,
             preseed_dns: config.provisioning.preseed_dns.clone(),
             next_server: config.dhcp.next_server.clone(),

@@ -23,16 +23,25 @@ pub fn settings(config: &Config, listen: SocketAddr) -> TftpConfig {
     }
 }
 
-/// Why binding `addr` failed, in words an operator can act on.
-pub fn bind_hint(e: &std::io::Error, what: &str) -> &'static str {
+/// What `serve` listens for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listener {
+    /// The HTTP server (`http.listen`).
+    Http,
+    /// The TFTP server (`tftp.listen`).
+    Tftp,
+}
+
+/// Why binding a listener failed, in words an operator can act on.
+pub fn bind_hint(e: &std::io::Error, what: Listener) -> &'static str {
     match (e.kind(), what) {
-        (std::io::ErrorKind::PermissionDenied, "tftp") => {
+        (std::io::ErrorKind::PermissionDenied, Listener::Tftp) => {
             " (port 69 needs root or CAP_NET_BIND_SERVICE: run as root, grant the capability, or choose another port with [tftp] listen or MRP_TFTP_LISTEN)"
         }
         (std::io::ErrorKind::PermissionDenied, _) => {
             " (ports below 1024 need root or CAP_NET_BIND_SERVICE)"
         }
-        (std::io::ErrorKind::AddrInUse, "tftp") => {
+        (std::io::ErrorKind::AddrInUse, Listener::Tftp) => {
             " (another TFTP server, such as tftpd-hpa or dnsmasq, is using it: stop it or choose another address with [tftp] listen or MRP_TFTP_LISTEN)"
         }
         (std::io::ErrorKind::AddrInUse, _) => {
@@ -63,7 +72,7 @@ pub async fn bind(
         Err(e) => {
             let message = format!(
                 "cannot listen for TFTP on udp/{listen}: {e}{}",
-                bind_hint(&e, "tftp")
+                bind_hint(&e, Listener::Tftp)
             );
             if config.tftp.listen.is_some() {
                 return Err(anyhow::anyhow!(message));

@@ -54,12 +54,17 @@ pub struct Settings {
     pub public_url: String,
     /// A DNS server given to installers on the kernel command line (empty: none).
     pub preseed_dns: String,
-    /// The HTTP base of the boot tree (`<public_url>/boot`), for iPXE and UEFI HTTP boot.
-    pub boot_url: String,
     /// The TFTP server address told to machines (DHCP next-server).
     pub next_server: String,
     /// The boot file for netbooting machines whose subarch has no bootloader (empty: none).
     pub default_bootfile: String,
+}
+
+impl Settings {
+    /// The HTTP base of the boot tree (`<public_url>/boot`), for iPXE and UEFI HTTP boot.
+    pub fn boot_url(&self) -> String {
+        format!("{}/boot", self.public_url.trim_end_matches('/'))
+    }
 }
 
 impl Default for Settings {
@@ -72,7 +77,6 @@ impl Default for Settings {
             power_off_on_expiry: false,
             public_url: "http://127.0.0.1:5000".into(),
             preseed_dns: String::new(),
-            boot_url: "http://127.0.0.1:5000/boot".into(),
             next_server: "127.0.0.1".into(),
             default_bootfile: String::new(),
         }

@@ -193,7 +193,7 @@ impl Provisioner {
 
     fn server_view(&self) -> ServerView {
         ServerView {
-            boot_url: self.settings.boot_url.clone(),
+            boot_url: self.settings.boot_url(),
             tftp_server: self.settings.next_server.clone(),
         }
     }

@@ -99,7 +99,7 @@ pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| {
         anyhow::anyhow!(
             "cannot listen on {listen}: {e}{}",
-            mr_provisioner_server::tftp::bind_hint(&e, "http")
+            mr_provisioner_server::tftp::bind_hint(&e, mr_provisioner_server::tftp::Listener::Http)
         )
     })?;
     let bound = listener.local_addr()?;

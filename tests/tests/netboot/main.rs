@@ -231,6 +231,14 @@ server_test!(tftp_proxy_serves_files_and_per_mac_configs, |s| {
         assert_eq!((r.status, r.text.as_str()), (404, ""), "{name}");
     }
     assert_eq!(events(s, lab.m1.id).await.len(), 6);
+    // iPXE fetches the kernel over HTTP from the boot tree under the public URL.
+    let r = proxy(s, &format!("ipxe/01-{MAC_DASHED}")).await;
+    assert!(
+        r.text
+            .contains("http://127.0.0.1:5000/boot/admin/vmlinuz-6.1"),
+        "{}",
+        r.text
+    );
 });
 
 /// Names that try to leave the TFTP root: refused (403) or not found, never the file.
