@@ -78,8 +78,6 @@ async fn atftp_options() {
     if !have("atftp") {
         return;
     }
-    let server = Server::start().await;
-    let scratch = tempfile::tempdir().unwrap();
     let cases: &[(&[&str], usize)] = &[
         (&[], 512),
         (&["--option", "tsize enable"], 512),
@@ -100,18 +98,7 @@ async fn atftp_options() {
         ),
         (&["--option", "timeout 2", "--option", "windowsize 4"], 512),
     ];
-    for (args, blksize) in cases {
-        let files = files(&server, &sizes_around(*blksize));
-        for (name, data) in &files {
-            fetch_ok(Client::Atftp, server.addr, name, args, scratch.path(), data).await;
-        }
-    }
-    let s = wait_stats(&server.stats, |s| {
-        s.transfers_completed + s.transfers_failed + s.transfers_aborted == s.transfers_started
-    })
-    .await;
-    assert_eq!(s.transfers_failed + s.transfers_aborted, 0, "{s:?}");
-    server.stop().await;
+    fetch_every_size(Client::Atftp, cases).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -119,26 +106,13 @@ async fn curl_options() {
     if !have("curl") {
         return;
     }
-    let server = Server::start().await;
-    let scratch = tempfile::tempdir().unwrap();
     let cases: &[(&[&str], usize)] = &[
         (&[], 512),
         (&["--tftp-blksize", "1024"], 1024),
         (&["--tftp-blksize", "8192"], 8192),
         (&["--tftp-no-options"], 512),
     ];
-    for (args, blksize) in cases {
-        let files = files(&server, &sizes_around(*blksize));
-        for (name, data) in &files {
-            fetch_ok(Client::Curl, server.addr, name, args, scratch.path(), data).await;
-        }
-    }
-    let s = wait_stats(&server.stats, |s| {
-        s.transfers_completed + s.transfers_failed + s.transfers_aborted == s.transfers_started
-    })
-    .await;
-    assert_eq!(s.transfers_failed + s.transfers_aborted, 0, "{s:?}");
-    server.stop().await;
+    fetch_every_size(Client::Curl, cases).await;
 }
 
 /// 40 MB of random data: at 512-byte blocks that is 81,920 blocks, so block numbers roll
@@ -272,5 +246,24 @@ async fn missing_file_is_an_error_for_each_client() {
         }
     }
     assert!(server.stats.snapshot().requests_refused >= 1);
+    server.stop().await;
+}
+
+/// Fetches, with `client` and each case's arguments, files of every size around the case's
+/// block size, byte-identical, and checks that no transfer failed or was aborted.
+async fn fetch_every_size(client: Client, cases: &[(&[&str], usize)]) {
+    let server = Server::start().await;
+    let scratch = tempfile::tempdir().unwrap();
+    for (args, blksize) in cases {
+        let files = files(&server, &sizes_around(*blksize));
+        for (name, data) in &files {
+            fetch_ok(client, server.addr, name, args, scratch.path(), data).await;
+        }
+    }
+    let s = wait_stats(&server.stats, |s| {
+        s.transfers_completed + s.transfers_failed + s.transfers_aborted == s.transfers_started
+    })
+    .await;
+    assert_eq!(s.transfers_failed + s.transfers_aborted, 0, "{s:?}");
     server.stop().await;
 }
