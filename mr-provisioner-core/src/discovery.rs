@@ -51,6 +51,19 @@
 //! firmware still sends 9. Both are UEFI for [`is_uefi`], and the name stays the registry's.
 
 use crate::mac::MacAddr;
+use crate::model::discovered_mac::Sighting;
+
+/// What a DHCP request from the unknown `mac` tells: its vendor (`"unknown"` when the OUI
+/// table has none), the host name it sent (option 12, cleaned by [`hostname_option`]) and
+/// its architecture (option 93, named by [`client_arch_name`]).
+pub fn sighting(mac: MacAddr, hostname: Option<&str>, arch_code: Option<u16>) -> Sighting {
+    Sighting {
+        vendor: Some(mac_vendor(mac).unwrap_or_else(|| "unknown".into())),
+        hostname: hostname.and_then(hostname_option),
+        arch_code,
+        arch: arch_code.map(|c| client_arch_name(c).to_string()),
+    }
+}
 
 /// The organisation the IEEE registered for `mac`'s block, the longest of MA-S, MA-M and
 /// MA-L (or the older IAB) that matches.

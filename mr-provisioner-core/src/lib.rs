@@ -20,6 +20,7 @@ pub mod error;
 pub mod files;
 pub mod id;
 pub mod inventory;
+pub mod kea;
 pub mod mac;
 pub mod model;
 pub mod policy;

@@ -63,6 +63,37 @@ pub struct Config {
     pub bmc: BmcConfig,
     /// The built-in TFTP server.
     pub tftp: TftpConfig,
+    /// Stock Kea through its PostgreSQL databases (off unless a URL is set).
+    pub kea: KeaConfig,
+}
+
+/// `[kea]`: keep Kea's host reservations (its PostgreSQL `hosts-database`) equal to our
+/// interfaces, and read its leases (its PostgreSQL `lease-database`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KeaConfig {
+    /// `postgres://USER:PASSWORD@HOST/DB` of Kea's host database; unset: no reservations
+    /// are written.
+    pub hosts_database_url: Option<SecretString>,
+    /// The same for Kea's lease database (often the same database); unset: Kea's leases
+    /// are not read.
+    pub leases_database_url: Option<SecretString>,
+    /// Seconds between passes when no change is reported through the API (changes by
+    /// other processes, such as `inventory apply`, are picked up by these).
+    pub check_interval_secs: u64,
+    /// Seconds to wait for a connection to Kea's databases.
+    pub connect_timeout_secs: u64,
+}
+
+impl Default for KeaConfig {
+    fn default() -> Self {
+        KeaConfig {
+            hosts_database_url: None,
+            leases_database_url: None,
+            check_interval_secs: 5,
+            connect_timeout_secs: 5,
+        }
+    }
 }
 
 /// `[tftp]`.
@@ -270,6 +301,7 @@ impl Default for Config {
             events: EventsConfig::default(),
             bmc: BmcConfig::default(),
             tftp: TftpConfig::default(),
+            kea: KeaConfig::default(),
         }
     }
 }
@@ -391,6 +423,12 @@ impl EnvValue for Option<SocketAddr> {
     }
 }
 
+impl EnvValue for Option<SecretString> {
+    fn parse_env(s: &str) -> Result<Self, String> {
+        Ok((!s.trim().is_empty()).then(|| SecretString::from(s.trim().to_string())))
+    }
+}
+
 impl EnvValue for bool {
     fn parse_env(s: &str) -> Result<Self, String> {
         match s.trim() {
@@ -477,6 +515,10 @@ overrides! {
     "MRP_TFTP_MAX_BLOCK_SIZE" => tftp.max_block_size;
     "MRP_TFTP_MAX_WINDOW_SIZE" => tftp.max_window_size;
     "MRP_TFTP_MAX_TRANSFERS" => tftp.max_transfers;
+    "MRP_KEA_HOSTS_DATABASE_URL" => kea.hosts_database_url;
+    "MRP_KEA_LEASES_DATABASE_URL" => kea.leases_database_url;
+    "MRP_KEA_CHECK_INTERVAL_SECS" => kea.check_interval_secs;
+    "MRP_KEA_CONNECT_TIMEOUT_SECS" => kea.connect_timeout_secs;
 }
 
 /// `MRP_` variables that are not settings but are read elsewhere.
@@ -606,12 +648,57 @@ impl Config {
                 ),
             ));
         }
+        self.validate_kea()
+            .map_err(|(key, reason)| err(key, reason))?;
         tracing_subscriber::EnvFilter::try_new(&self.log.level).map_err(|e| {
             err(
                 "log.level",
                 format!("{:?} is not a log level or filter: {e}", self.log.level),
             )
         })?;
+        Ok(())
+    }
+
+    fn validate_kea(&self) -> Result<(), (&'static str, String)> {
+        use secrecy::ExposeSecret;
+        let k = &self.kea;
+        for (key, url) in [
+            ("kea.hosts_database_url", &k.hosts_database_url),
+            ("kea.leases_database_url", &k.leases_database_url),
+        ] {
+            if let Some(url) = url {
+                let url = url.expose_secret();
+                if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                    // The URL may hold a password: name only its scheme.
+                    let scheme = url.split("://").next().unwrap_or("").chars().take(16);
+                    return Err((
+                        key,
+                        format!(
+                            "a {:?} URL is not a PostgreSQL one (postgres://...): Kea's \
+                             PostgreSQL databases are the ones supported",
+                            scheme.collect::<String>()
+                        ),
+                    ));
+                }
+            }
+        }
+        if k.check_interval_secs == 0 || k.connect_timeout_secs == 0 {
+            return Err((
+                "kea",
+                "check_interval_secs and connect_timeout_secs must be at least 1".into(),
+            ));
+        }
+        if k.hosts_database_url.is_some()
+            && self.dhcp.next_server.parse::<std::net::Ipv4Addr>().is_err()
+        {
+            return Err((
+                "dhcp.next_server",
+                format!(
+                    "{:?} is not an IPv4 address, which Kea's host reservations need",
+                    self.dhcp.next_server
+                ),
+            ));
+        }
         Ok(())
     }
 

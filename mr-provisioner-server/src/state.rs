@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use mr_provisioner_core::files::ImageFiles;
+use mr_provisioner_core::kea::{KeaSettings, KeaSync};
 use std::time::Duration;
 
 use mr_provisioner_core::service::{
@@ -42,6 +43,9 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Recently authenticated API tokens.
     pub(crate) auth_cache: Arc<crate::api::auth_cache::AuthCache>,
+    /// Stock Kea's databases kept in step (`[kea]`), when configured. Its task is started
+    /// by [`crate::tasks::spawn`].
+    pub kea: Option<Arc<KeaSync>>,
 }
 
 impl AppState {
@@ -80,10 +84,27 @@ impl AppState {
                 tracing::error!(%error, "netboot templates: using the built-in ones");
             }
         }
+        let kea = kea_settings(&config)
+            .map(KeaSync::new)
+            .transpose()
+            .unwrap_or_else(|error| {
+                // The configuration check refuses such URLs before the state is built.
+                tracing::error!(%error, "Kea integration off");
+                None
+            });
         AppState {
             provisioner: Arc::new(provisioner),
             config: Arc::new(config),
             auth_cache: Arc::default(),
+            kea,
+        }
+    }
+
+    /// Reports a change that may alter Kea's host reservations (any successful change
+    /// through the API): the Kea task makes a pass now rather than at its next check.
+    pub fn changed(&self) {
+        if let Some(kea) = &self.kea {
+            kea.poke();
         }
     }
 
@@ -91,4 +112,16 @@ impl AppState {
     pub fn store(&self) -> &dyn Store {
         self.provisioner.store.as_ref()
     }
+}
+
+/// The `[kea]` settings, or `None` when neither of Kea's databases is configured.
+pub fn kea_settings(config: &Config) -> Option<KeaSettings> {
+    let k = &config.kea;
+    let settings = KeaSettings {
+        hosts_url: k.hosts_database_url.clone(),
+        leases_url: k.leases_database_url.clone(),
+        check_interval: Duration::from_secs(k.check_interval_secs.max(1)),
+        timeout: Duration::from_secs(k.connect_timeout_secs.max(1)),
+    };
+    settings.enabled().then_some(settings)
 }

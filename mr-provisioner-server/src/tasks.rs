@@ -1,5 +1,6 @@
 //! Background tasks, in one `JoinSet` stopped by one cancellation token: releasing ended
-//! reservations, and purging old machine events and expired console tokens.
+//! reservations, purging old machine events and expired console tokens, and keeping Kea's
+//! databases in step (when `[kea]` is configured).
 
 use std::time::Duration;
 
@@ -32,6 +33,15 @@ pub fn spawn(state: AppState, stop: CancellationToken) -> JoinSet<()> {
             }
         }
     }));
+    if let Some(kea) = kea_task(&state) {
+        let stop = stop.clone();
+        set.spawn(async move {
+            tokio::select! {
+                () = stop.cancelled() => {}
+                () = kea => {}
+            }
+        });
+    }
     set.spawn(repeat(
         "housekeeping",
         HOUSEKEEPING_EVERY,
@@ -42,6 +52,19 @@ pub fn spawn(state: AppState, stop: CancellationToken) -> JoinSet<()> {
         },
     ));
     set
+}
+
+/// The Kea task when `[kea]` is configured: a pass at once, after each change reported
+/// through the API and every `kea.check_interval_secs`; it runs until dropped.
+pub fn kea_task(state: &AppState) -> Option<impl Future<Output = ()> + Send + 'static> {
+    let kea = state.kea.clone()?;
+    let status = kea.status();
+    tracing::info!(
+        hosts = status.hosts_database.as_deref().unwrap_or("-"),
+        leases = status.leases_database.as_deref().unwrap_or("-"),
+        "keeping Kea's databases in step"
+    );
+    Some(kea.run((*state.provisioner).clone()))
 }
 
 /// Deletes events past their retention and console tokens past their expiry.

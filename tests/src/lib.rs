@@ -42,6 +42,8 @@ pub struct TestServer {
     data_dir: tempfile::TempDir,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
+    /// The Kea task, when the configuration names a Kea database (as `serve` runs it).
+    kea: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// An answer of the server, read completely.
@@ -144,6 +146,7 @@ impl TestServer {
         ));
         let state = AppState::with_connector(store.clone(), bmcs.clone(), config.clone());
         let app_state = state.clone();
+        let kea = mr_provisioner_server::tasks::kea_task(&state).map(tokio::spawn);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -170,6 +173,7 @@ impl TestServer {
             data_dir,
             shutdown: Some(tx),
             task: Some(task),
+            kea,
         })
     }
 
@@ -353,6 +357,9 @@ impl TestServer {
         }
         if let Some(task) = self.task.take() {
             let _ = task.await;
+        }
+        if let Some(kea) = self.kea.take() {
+            kea.abort();
         }
         self.db.finish().await;
     }

@@ -92,6 +92,19 @@ pub struct NewInterface {
 }
 
 impl NewInterface {
+    /// An interface of `machine_id` with `mac` and nothing else (no name, network or
+    /// address).
+    pub fn bare(machine_id: MachineId, mac: MacAddr) -> Self {
+        NewInterface {
+            machine_id,
+            mac,
+            identifier: None,
+            network_id: None,
+            static_ipv4: None,
+            reserved_ipv4: None,
+        }
+    }
+
     /// Checks the fields that need no other record.
     pub fn validate(&self) -> Result<()> {
         if let Some(id) = &self.identifier {

@@ -10,12 +10,12 @@ use std::net::Ipv4Addr;
 use ipnet::Ipv4Net;
 use serde_json::json;
 
-use super::Provisioner;
+use super::{Provisioner, Settings};
 use crate::discovery;
 use crate::error::{Error, Result};
 use crate::mac::MacAddr;
-use crate::model::discovered_mac::Sighting;
 use crate::model::event::EventKind;
+use crate::model::machine::BootTarget;
 use crate::model::now;
 
 /// The DHCP answer for a known MAC.
@@ -63,6 +63,34 @@ pub enum SubnetChoice {
     NoMatch,
 }
 
+impl DhcpAnswer {
+    /// The answer for the interface of `target`: the same for the Kea hook and for the
+    /// host reservations written into Kea's database.
+    pub fn for_target(target: &BootTarget, settings: &Settings) -> DhcpAnswer {
+        let ipv4 = match target.static_ipv4 {
+            Some(_) => None,
+            None => target.reserved_ipv4,
+        };
+        if !target.machine.netboot_enabled {
+            return DhcpAnswer {
+                ipv4,
+                next_server: None,
+                bootfile: None,
+            };
+        }
+        let bootfile = target
+            .bootloader
+            .clone()
+            .filter(|f| !f.is_empty())
+            .or_else(|| Some(settings.default_bootfile.clone()).filter(|f| !f.is_empty()));
+        DhcpAnswer {
+            ipv4,
+            next_server: Some(settings.next_server.clone()),
+            bootfile,
+        }
+    }
+}
+
 impl Provisioner {
     /// The answer for `mac`; [`Error::NotFound`] when no interface has it.
     pub async fn dhcp_answer(&self, mac: MacAddr) -> Result<DhcpAnswer> {
@@ -74,26 +102,7 @@ impl Provisioner {
                 kind: "interface",
                 key: mac.to_string(),
             })?;
-        let ipv4 = match target.static_ipv4 {
-            Some(_) => None,
-            None => target.reserved_ipv4,
-        };
-        if !target.machine.netboot_enabled {
-            return Ok(DhcpAnswer {
-                ipv4,
-                next_server: None,
-                bootfile: None,
-            });
-        }
-        let bootfile = target
-            .bootloader
-            .filter(|f| !f.is_empty())
-            .or_else(|| Some(self.settings.default_bootfile.clone()).filter(|f| !f.is_empty()));
-        Ok(DhcpAnswer {
-            ipv4,
-            next_server: Some(self.settings.next_server.clone()),
-            bootfile,
-        })
+        Ok(DhcpAnswer::for_target(&target, &self.settings))
     }
 
     /// Records a DHCPDISCOVER (`discover`) or DHCPREQUEST from `mac`: a `DHCP_REQ` event of
@@ -115,14 +124,8 @@ impl Provisioner {
             .await;
             return Ok(Sighted::Known);
         }
-        let sighting = Sighting {
-            vendor: Some(discovery::mac_vendor(mac).unwrap_or_else(|| "unknown".into())),
-            hostname: hostname.and_then(discovery::hostname_option),
-            arch_code,
-            arch: arch_code.map(|c| discovery::client_arch_name(c).to_string()),
-        };
         self.store
-            .discovered_mac_upsert(mac, &sighting, now())
+            .discovered_mac_upsert(mac, &discovery::sighting(mac, hostname, arch_code), now())
             .await?;
         Ok(Sighted::Discovered)
     }

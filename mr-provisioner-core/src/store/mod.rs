@@ -219,6 +219,9 @@ pub trait MachineStore: Send + Sync {
     /// The machine with an interface of this MAC and what booting it needs, in one query
     /// (the network-boot hot path).
     async fn machine_boot_by_mac(&self, mac: MacAddr) -> Result<Option<BootTarget>>;
+    /// The same for every interface, in interface order, in one query (the DHCP server's
+    /// host reservations are made from it).
+    async fn machine_boot_list(&self) -> Result<Vec<(MacAddr, BootTarget)>>;
 }
 
 /// Assignments (reservations).

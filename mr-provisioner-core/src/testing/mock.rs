@@ -114,6 +114,7 @@ mockall::mock! {
         async fn machine_update(&self, id: MachineId, new: &NewMachine) -> Result<Machine>;
         async fn machine_delete(&self, id: MachineId) -> Result<()>;
         async fn machine_boot_by_mac(&self, mac: MacAddr) -> Result<Option<BootTarget>>;
+        async fn machine_boot_list(&self) -> Result<Vec<(MacAddr, BootTarget)>>;
     }
 
     #[async_trait]

@@ -6,6 +6,7 @@
 //! Each PostgreSQL test gets its own database, cloned from a migrated template; it is dropped
 //! when the test passes and kept, with its name printed, when the test fails.
 
+mod kea;
 mod mock;
 
 use std::sync::Arc;
@@ -16,6 +17,7 @@ use sha2::Digest;
 
 use crate::store::Store;
 use crate::store::sea::{ConnectSettings, DatabaseLocation, SeaStore, connect};
+pub use kea::KeaTestDb;
 pub use mock::MockStore;
 
 /// The environment variable naming the PostgreSQL server for tests.

@@ -470,3 +470,51 @@ store_test!(machine_boot_by_mac_reads_everything_in_one_query, |store| {
         None
     );
 });
+
+store_test!(
+    machine_boot_list_is_every_interface_as_read_one_by_one,
+    |store| {
+        assert!(store.machine_boot_list().await.unwrap().is_empty());
+        let arm = arch(&*store, "arm64").await;
+        let loader = image(&*store, "grubaa64.efi", ImageKind::Bootloader, arm.id, None).await;
+        let efi = store
+            .subarch_create(&new_subarch(arm.id, "efi", Some(loader.id)))
+            .await
+            .unwrap();
+        let lab = lab_network(&*store).await;
+        let a = machine(&*store, "ma", arm.id).await;
+        let b = store
+            .machine_create(&NewMachine {
+                subarch_id: Some(efi.id),
+                netboot_enabled: true,
+                ..NewMachine::named("mb", arm.id)
+            })
+            .await
+            .unwrap();
+        // Created out of MAC order: the list is in interface order.
+        interface(&*store, b.id, "52:54:00:00:00:09").await;
+        interface(&*store, a.id, "52:54:00:00:00:01").await;
+        let mut reserved = static_interface(b.id, "52:54:00:00:00:05", lab.id, "10.99.0.70");
+        reserved.reserved_ipv4 = Some(ip("10.99.0.130"));
+        store.interface_create(&reserved).await.unwrap();
+        let list = store.machine_boot_list().await.unwrap();
+        let macs: Vec<String> = list.iter().map(|(m, _)| m.to_string()).collect();
+        assert_eq!(
+            macs,
+            [
+                "52:54:00:00:00:09",
+                "52:54:00:00:00:01",
+                "52:54:00:00:00:05"
+            ]
+        );
+        for (m, target) in &list {
+            let one = store.machine_boot_by_mac(*m).await.unwrap().unwrap();
+            assert_eq!(&one, target, "{m}");
+        }
+        assert_eq!(
+            list[0].1.bootloader.as_deref(),
+            Some(loader.filename.as_str())
+        );
+        assert_eq!(list[2].1.reserved_ipv4, Some(ip("10.99.0.130")));
+    }
+);

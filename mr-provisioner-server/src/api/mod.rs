@@ -24,6 +24,7 @@ pub fn app(state: AppState) -> impl Endpoint {
             "/api/v1",
             v1::routes()
                 .catch_all_error(json_error)
+                .around(report_changes)
                 // As the original: scripts in other origins may call the API with a token
                 // (never with cookies: no credentials are allowed).
                 .with(
@@ -36,6 +37,26 @@ pub fn app(state: AppState) -> impl Endpoint {
         .data(state)
         .with(poem::middleware::CatchPanic::new().with_handler(panic_response))
         .with(Tracing)
+}
+
+/// After a successful change through the API (any method but GET, HEAD and OPTIONS),
+/// tells the state, so that what follows from it (Kea's host reservations) is redone now.
+async fn report_changes<E: Endpoint>(
+    ep: std::sync::Arc<E>,
+    req: poem::Request,
+) -> poem::Result<Response> {
+    use poem::http::Method;
+    let state = match *req.method() {
+        Method::GET | Method::HEAD | Method::OPTIONS => None,
+        _ => req.data::<AppState>().cloned(),
+    };
+    let resp = ep.call(req).await?.into_response();
+    if let Some(state) = state
+        && resp.status().is_success()
+    {
+        state.changed();
+    }
+    Ok(resp)
 }
 
 /// A handler that panicked: 500 in the API's envelope, the connection kept.

@@ -8,6 +8,7 @@ mod endpoints_inventory;
 mod endpoints_machine;
 mod endpoints_power;
 mod errors;
+mod kea;
 mod machine_list;
 mod original;
 mod query_fuzz;

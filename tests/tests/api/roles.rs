@@ -172,6 +172,9 @@ fn rows() -> Vec<Row> {
         row(M::DELETE, |w| v1(format!("/network/{}", w.spare_net.id)), none, ADMIN_ONLY_GONE),
         // Discovered MACs, audit.
         row(M::GET, |_| v1("/discovered"), none, ADMIN_ONLY_OK),
+        // The stock-Kea integration (not configured here: a sync is refused as such).
+        row(M::GET, |_| v1("/dhcp/kea"), none, ADMIN_ONLY_OK),
+        row(M::POST, |_| v1("/dhcp/kea/sync"), none, [401, 403, 403, 403, 400]),
         row(M::DELETE, |w| v1(format!("/discovered/{}", w.discovered.id)), none, ADMIN_ONLY_GONE),
         row(M::POST, |w| v1(format!("/discovered/{}/machine", w.discovered.id)), |w| Json(json!({"name": format!("adopted{}", w.tag), "arch": w.arm.name})), ADMIN_ONLY_CREATE),
         row(M::GET, |_| v1("/audit"), none, ADMIN_ONLY_OK),
@@ -412,6 +415,7 @@ const MUTATING: &[&str] = &[
     "DELETE /network/:id",
     "DELETE /discovered/:id",
     "POST /discovered/:id/machine",
+    "POST /dhcp/kea/sync",
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

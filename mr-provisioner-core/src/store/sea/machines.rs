@@ -320,7 +320,8 @@ pub(crate) fn list_statement(query: &MachineListQuery, backend: DbBackend) -> Se
 
 /// The machine with an interface of MAC `mac`, with its arch and subarch names, kernel and
 /// initrd, and installer config kind.
-fn boot_statement(mac: MacAddr) -> SelectStatement {
+/// What booting needs, per interface: of the interface with `mac`, or of every interface.
+fn boot_statement(mac: Option<MacAddr>) -> SelectStatement {
     let (k, i, l) = (
         Alias::new("kernel"),
         Alias::new("initrd"),
@@ -367,6 +368,7 @@ fn boot_statement(mac: MacAddr) -> SelectStatement {
         (interfaces::Column::StaticIpv4, "boot_static_ipv4"),
         (interfaces::Column::ReservedIpv4, "boot_reserved_ipv4"),
         (interfaces::Column::NetworkId, "boot_network_id"),
+        (interfaces::Column::Mac, "boot_mac"),
     ] {
         q.expr_as(Expr::col((interfaces::Entity, c)), Alias::new(name));
     }
@@ -412,9 +414,63 @@ fn boot_statement(mac: MacAddr) -> SelectStatement {
             images::Entity,
             l.clone(),
             col(&l, images::Column::Id).equals((subarchs::Entity, subarchs::Column::BootloaderId)),
-        )
-        .and_where(Expr::col((interfaces::Entity, interfaces::Column::Mac)).eq(mac.to_string()));
+        );
+    match mac {
+        Some(mac) => {
+            q.and_where(
+                Expr::col((interfaces::Entity, interfaces::Column::Mac)).eq(mac.to_string()),
+            );
+        }
+        None => {
+            q.order_by((interfaces::Entity, interfaces::Column::Id), Order::Asc);
+        }
+    }
     q
+}
+
+/// One row of [`boot_statement`]: the interface's MAC and what booting it needs.
+fn boot_target(row: &sea_orm::QueryResult) -> Result<(MacAddr, BootTarget)> {
+    let machine = to_model(machines::Model::from_query_result(row, "").map_err(error::other)?)?;
+    let text = |c: &str| row.try_get::<Option<String>>("", c).map_err(error::other);
+    let flag = |c: &str| {
+        row.try_get::<Option<bool>>("", c)
+            .map(|b| b.unwrap_or(false))
+            .map_err(error::other)
+    };
+    let image = |prefix: &str| -> Result<Option<BootImage>> {
+        let Some(filename) = text(&format!("{prefix}_filename"))? else {
+            return Ok(None);
+        };
+        Ok(Some(BootImage {
+            filename,
+            description: text(&format!("{prefix}_description"))?,
+            known_good: flag(&format!("{prefix}_known_good"))?,
+        }))
+    };
+    let target = BootTarget {
+        arch: text("boot_arch")?.unwrap_or_default(),
+        subarch: text("boot_subarch")?,
+        efiboot: flag("boot_efiboot")?,
+        kernel: image("boot_kernel")?,
+        initrd: image("boot_initrd")?,
+        installer: text("boot_installer")?
+            .map(|k| crud::parse_column("preseeds", "kind", &k))
+            .transpose()?,
+        bootloader: text("boot_bootloader")?,
+        static_ipv4: text("boot_static_ipv4")?
+            .map(|a| crud::parse_column("interfaces", "static_ipv4", &a))
+            .transpose()?,
+        reserved_ipv4: text("boot_reserved_ipv4")?
+            .map(|a| crud::parse_column("interfaces", "reserved_ipv4", &a))
+            .transpose()?,
+        network_id: row
+            .try_get::<Option<i64>>("", "boot_network_id")
+            .map_err(error::other)?
+            .map(NetworkId),
+        machine,
+    };
+    let mac = text("boot_mac")?.unwrap_or_default();
+    Ok((crud::parse_column("interfaces", "mac", &mac)?, target))
 }
 
 /// One machine of a brief listing as the database writes it: a JSON array in column order.
@@ -518,50 +574,18 @@ impl<C: Conn> MachineStore for SeaStore<C> {
 
     async fn machine_boot_by_mac(&self, mac: MacAddr) -> Result<Option<BootTarget>> {
         let backend = self.db().get_database_backend();
-        let stmt = backend.build(&boot_statement(mac));
+        let stmt = backend.build(&boot_statement(Some(mac)));
         let Some(row) = self.db().query_one_raw(stmt).await.map_err(error::other)? else {
             return Ok(None);
         };
-        let machine =
-            to_model(machines::Model::from_query_result(&row, "").map_err(error::other)?)?;
-        let text = |c: &str| row.try_get::<Option<String>>("", c).map_err(error::other);
-        let flag = |c: &str| {
-            row.try_get::<Option<bool>>("", c)
-                .map(|b| b.unwrap_or(false))
-                .map_err(error::other)
-        };
-        let image = |prefix: &str| -> Result<Option<BootImage>> {
-            let Some(filename) = text(&format!("{prefix}_filename"))? else {
-                return Ok(None);
-            };
-            Ok(Some(BootImage {
-                filename,
-                description: text(&format!("{prefix}_description"))?,
-                known_good: flag(&format!("{prefix}_known_good"))?,
-            }))
-        };
-        Ok(Some(BootTarget {
-            arch: text("boot_arch")?.unwrap_or_default(),
-            subarch: text("boot_subarch")?,
-            efiboot: flag("boot_efiboot")?,
-            kernel: image("boot_kernel")?,
-            initrd: image("boot_initrd")?,
-            installer: text("boot_installer")?
-                .map(|k| crud::parse_column("preseeds", "kind", &k))
-                .transpose()?,
-            bootloader: text("boot_bootloader")?,
-            static_ipv4: text("boot_static_ipv4")?
-                .map(|a| crud::parse_column("interfaces", "static_ipv4", &a))
-                .transpose()?,
-            reserved_ipv4: text("boot_reserved_ipv4")?
-                .map(|a| crud::parse_column("interfaces", "reserved_ipv4", &a))
-                .transpose()?,
-            network_id: row
-                .try_get::<Option<i64>>("", "boot_network_id")
-                .map_err(error::other)?
-                .map(NetworkId),
-            machine,
-        }))
+        boot_target(&row).map(|(_, target)| Some(target))
+    }
+
+    async fn machine_boot_list(&self) -> Result<Vec<(MacAddr, BootTarget)>> {
+        let backend = self.db().get_database_backend();
+        let stmt = backend.build(&boot_statement(None));
+        let rows = self.db().query_all_raw(stmt).await.map_err(error::other)?;
+        rows.iter().map(boot_target).collect()
     }
 
     async fn machine_update(&self, id: MachineId, new: &NewMachine) -> Result<Machine> {

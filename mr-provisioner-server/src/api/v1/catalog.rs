@@ -895,6 +895,28 @@ pub(crate) fn ops() -> Vec<Op> {
         ),
         op(
             M::GET,
+            "/dhcp/kea",
+            "discovery",
+            "State of the stock-Kea integration (host reservations and leases)",
+            ADMIN,
+            Body::None,
+            200,
+            Reply::One("KeaStatusJson"),
+            ep!(admin::kea::kea_status),
+        ),
+        op(
+            M::POST,
+            "/dhcp/kea/sync",
+            "discovery",
+            "Sync Kea's host reservations and read its leases now",
+            ADMIN,
+            Body::None,
+            200,
+            Reply::One("KeaStatusJson"),
+            ep!(admin::kea::kea_sync),
+        ),
+        op(
+            M::GET,
             "/assignment",
             "assignments",
             "Every assignment (administrators) or the caller's",
@@ -1013,6 +1035,8 @@ fn component_schemas() -> Map<String, Value> {
     add::<admin::networks::NetworkJson>(&mut m);
     add::<admin::networks::AvailableJson>(&mut m);
     add::<admin::logs::DiscoveredJson>(&mut m);
+    add::<admin::kea::KeaStatusJson>(&mut m);
+    add::<admin::kea::KeaSyncJson>(&mut m);
     add::<admin::logs::AssignmentJson>(&mut m);
     add::<admin::logs::EventJson>(&mut m);
     add::<admin::logs::AuditJson>(&mut m);

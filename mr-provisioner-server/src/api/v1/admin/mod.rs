@@ -4,6 +4,7 @@
 
 pub(crate) mod archs;
 pub(crate) mod bmcs;
+pub(crate) mod kea;
 pub(crate) mod logs;
 pub(crate) mod networks;
 pub(crate) mod users;
