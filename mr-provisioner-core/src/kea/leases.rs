@@ -31,7 +31,7 @@ pub struct KeaLease {
 /// already are skipped by their address and grant time.
 const OVERLAP: TimeDelta = TimeDelta::seconds(2);
 
-/// The most leases one scan reads (a lab grants far fewer within [`OVERLAP`]); the rest
+/// The most leases one scan reads (a lab grants far fewer within two seconds); the rest
 /// come with the next scan.
 pub const SCAN_LIMIT: i64 = 10_000;
 
