@@ -2,6 +2,9 @@
 //! PostgreSQL: every case of the original's controller, malformed bodies, and the answer
 //! following changes made through the REST API.
 
+mod dnsmasq;
+mod kea;
+
 use mr_provisioner_core::model::event::EventKind;
 use mr_provisioner_core::model::image::ImageKind;
 use mr_provisioner_core::model::interface::NewInterface;
@@ -379,3 +382,118 @@ server_test!(malformed_bodies_are_400_and_change_nothing, |s| {
         .unwrap()
         .unwrap();
 });
+
+server_test!(
+    an_unknown_machine_is_discovered_then_adopted_through_the_api,
+    |s| {
+        let st = s.store.as_ref();
+        let arch = fixtures::arch(st, "x86_64").await;
+        let loader = fixtures::image(
+            st,
+            arch.id,
+            "admin/grubx64.efi.0f1e2d3c",
+            ImageKind::Bootloader,
+        )
+        .await;
+        fixtures::efi_subarch(st, arch.id, "uefi", Some(loader.id)).await;
+        let (_, admin) = s.user_with_token("root", true).await;
+        // An Intel NIC (OUI 00:1b:21) that no interface has.
+        let mac = "00:1b:21:3c:4d:5e";
+        assert_eq!(ask(s, &format!("?hwaddr={mac}")).await.status, 404);
+        let seen = |discover: bool, hostname: &str| {
+            json!({"discover": discover, "mac": "00:1B:21:3C:4D:5E", "options": [
+            {"option": 12, "value": hostname}, {"option": 93, "value": 7}]})
+            .to_string()
+        };
+        let r = post(s, "/dhcp/ipv4/seen", &seen(true, "fresh-box")).await;
+        assert_eq!(r.status, 202, "{}", r.text);
+        let listed = |r: &Reply| -> Vec<serde_json::Value> {
+            assert_eq!(r.status, 200, "{}", r.text);
+            let all = r.json.as_array().expect("a list").clone();
+            all.into_iter().filter(|d| d["mac"] == mac).collect()
+        };
+        let first = listed(&s.get_as("/api/v1/discovered", &admin).await);
+        assert_eq!(first.len(), 1, "{first:?}");
+        let d = &first[0];
+        assert_eq!(
+            (&d["hostname"], &d["arch_code"], &d["arch"]),
+            (&json!("fresh-box"), &json!(7), &json!("x64 UEFI")),
+            "{d}"
+        );
+        assert!(d["vendor"].as_str().unwrap_or("").contains("Intel"), "{d}");
+        let time = |v: &serde_json::Value| {
+            chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap_or(""))
+                .unwrap_or_else(|e| panic!("{v}: {e}"))
+        };
+        let (first_seen, last_seen) = (time(&d["first_seen"]), time(&d["last_seen"]));
+        assert!(first_seen <= last_seen, "{d}");
+        let age = chrono::Utc::now().signed_duration_since(first_seen);
+        assert!(age.num_seconds().abs() < 60, "{d}");
+        // Seen again (a DHCPREQUEST, another host name): the same entry, updated.
+        let r = post(s, "/dhcp/ipv4/seen", &seen(false, "fresh-box-2")).await;
+        assert_eq!(r.status, 202, "{}", r.text);
+        let again = listed(&s.get_as("/api/v1/discovered", &admin).await);
+        assert_eq!(again.len(), 1, "{again:?}");
+        let d2 = &again[0];
+        assert_eq!(
+            (&d2["id"], &d2["hostname"]),
+            (&d["id"], &json!("fresh-box-2"))
+        );
+        assert_eq!(time(&d2["first_seen"]), first_seen, "{d2}");
+        assert!(time(&d2["last_seen"]) >= last_seen, "{d2}");
+
+        // Adopted: a machine with that MAC as its interface.
+        let id = d["id"].as_i64().expect("id");
+        let r = s
+            .post(
+                &format!("/api/v1/discovered/{id}/machine"),
+                &admin,
+                &json!({"name": "fresh-box", "arch": "x86_64", "subarch": "uefi"}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        assert_eq!(
+            (&r.json["name"], &r.json["arch"], &r.json["subarch"]),
+            (&json!("fresh-box"), &json!("x86_64"), &json!("uefi")),
+            "{}",
+            r.text
+        );
+        let machine = r.json["id"].as_i64().expect("machine id");
+        let ifaces = s
+            .get_as(&format!("/api/v1/machine/{machine}/interface"), &admin)
+            .await;
+        assert_eq!(ifaces.status, 200, "{}", ifaces.text);
+        assert!(ifaces.text.contains(mac), "{}", ifaces.text);
+        // No longer discovered; the hook knows it now (netboot is off for a new machine).
+        let gone = listed(&s.get_as("/api/v1/discovered", &admin).await);
+        assert!(gone.is_empty(), "{gone:?}");
+        let r = ask(s, &format!("?hwaddr={mac}")).await;
+        assert_eq!(
+            (r.status, &r.json),
+            (200, &json!({"options": []})),
+            "{}",
+            r.text
+        );
+        // A sighting is now a DHCP event of the machine, not a discovery.
+        let r = post(s, "/dhcp/ipv4/seen", &seen(true, "fresh-box")).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert!(listed(&s.get_as("/api/v1/discovered", &admin).await).is_empty());
+        // With netboot on, the hook hands it its subarch's bootloader.
+        let r = s
+            .put(
+                &format!("/api/v1/machine/{machine}"),
+                &admin,
+                &json!({"netboot_enabled": true}),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        let r = ask(s, &format!("?hwaddr={mac}")).await;
+        assert_eq!(
+            r.json,
+            json!({"options": [{"option": 67, "value": "admin/grubx64.efi.0f1e2d3c"}],
+               "next-server": "127.0.0.1"}),
+            "{}",
+            r.text
+        );
+    }
+);
