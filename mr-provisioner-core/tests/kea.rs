@@ -363,6 +363,16 @@ async fn kea_lease(
     .await;
 }
 
+/// A scan whose leases are dealt with.
+async fn scan(
+    leases: &KeaLeases,
+    cursor: &mut LeaseCursor,
+) -> Vec<mr_provisioner_core::kea::leases::KeaLease> {
+    let (found, next) = leases.scan(cursor).await.unwrap();
+    *cursor = next;
+    found
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_lease_scan_sees_each_grant_once() {
     let Some(kea) = KeaTestDb::create().await else {
@@ -370,7 +380,7 @@ async fn the_lease_scan_sees_each_grant_once() {
     };
     let leases = KeaLeases::new(pool(&kea));
     let mut cursor = LeaseCursor::default();
-    assert!(leases.scan(&mut cursor).await.unwrap().is_empty());
+    assert!(scan(&leases, &mut cursor).await.is_empty());
     // An expired lease, a valid one, a declined one.
     kea_lease(&kea, "525400000001", "10.77.0.100", "a", 7200, 3600).await;
     kea_lease(&kea, "525400000002", "10.77.0.101", "b", 60, 3600).await;
@@ -379,7 +389,7 @@ async fn the_lease_scan_sees_each_grant_once() {
          (('10.77.0.102'::inet - '0.0.0.0'::inet), decode('525400000003', 'hex'), 3600, now() + interval '1 hour', 1, 1)",
     )
     .await;
-    let first = leases.scan(&mut cursor).await.unwrap();
+    let first = scan(&leases, &mut cursor).await;
     let got: Vec<(String, String)> = first
         .iter()
         .map(|l| (l.mac.to_string(), l.ipv4.to_string()))
@@ -391,15 +401,24 @@ async fn the_lease_scan_sees_each_grant_once() {
     assert_eq!(first[0].hostname.as_deref(), Some("b"));
     assert!(first[0].expire > first[0].granted);
     // Nothing new: nothing returned, even within the overlap.
-    assert!(leases.scan(&mut cursor).await.unwrap().is_empty());
+    assert!(scan(&leases, &mut cursor).await.is_empty());
     // A renewal and a new lease (a shorter lifetime granted later is not missed).
     kea_lease(&kea, "525400000002", "10.77.0.101", "b", 0, 3600).await;
     kea_lease(&kea, "525400000004", "10.77.0.103", "d", 0, 60).await;
-    let next = leases.scan(&mut cursor).await.unwrap();
+    let next = scan(&leases, &mut cursor).await;
     let mut macs: Vec<String> = next.iter().map(|l| l.mac.to_string()).collect();
     macs.sort();
     assert_eq!(macs, ["52:54:00:00:00:02", "52:54:00:00:00:04"]);
-    assert!(leases.scan(&mut cursor).await.unwrap().is_empty());
+    // Leases not dealt with (the cursor not advanced) come again.
+    let (again, _) = leases.scan(&cursor).await.unwrap();
+    assert!(again.is_empty());
+    kea_lease(&kea, "525400000005", "10.77.0.104", "e", 0, 600).await;
+    let (first_try, _) = leases.scan(&cursor).await.unwrap();
+    let (second_try, _) = leases.scan(&cursor).await.unwrap();
+    assert_eq!(first_try, second_try);
+    assert_eq!(first_try.len(), 1);
+    assert_eq!(scan(&leases, &mut cursor).await, first_try);
+    assert!(scan(&leases, &mut cursor).await.is_empty());
     kea.drop().await;
 }
 

@@ -66,10 +66,12 @@ impl KeaLeases {
         KeaLeases { pool }
     }
 
-    /// The leases granted or renewed since the last scan with `cursor`, oldest first: on
-    /// the first scan, every lease that has not expired. Declined and reclaimed leases
-    /// (`state` other than 0) and leases without a MAC are left out.
-    pub async fn scan(&self, cursor: &mut LeaseCursor) -> Result<Vec<KeaLease>> {
+    /// The leases granted or renewed since the last scan with `cursor`, oldest first (on
+    /// the first scan, every lease that has not expired), and the cursor to use once they
+    /// have been dealt with (keep the old one if dealing with them failed: the next scan
+    /// returns them again). Declined and reclaimed leases (`state` other than 0) and
+    /// leases without a MAC are left out.
+    pub async fn scan(&self, cursor: &LeaseCursor) -> Result<(Vec<KeaLease>, LeaseCursor)> {
         let err = unavailable("lease");
         let from = cursor.since.map(|t| t - OVERLAP);
         let rows = sqlx::query(
@@ -114,12 +116,12 @@ impl KeaLeases {
         }
         // Remember what the next scan will read again: the leases within the overlap.
         let keep_from = newest.map(|t| (t - OVERLAP).timestamp_micros());
-        cursor.seen.extend(seen_now);
-        cursor
-            .seen
+        let mut next = cursor.clone();
+        next.seen.extend(seen_now);
+        next.seen
             .retain(|(_, t)| keep_from.is_none_or(|from| *t >= from));
-        cursor.since = newest;
-        cursor.scans += 1;
-        Ok(leases)
+        next.since = newest;
+        next.scans += 1;
+        Ok((leases, next))
     }
 }

@@ -207,7 +207,7 @@ impl KeaSync {
         }
         if let Some(leases) = &self.leases {
             let first = cursor.scans() == 0;
-            let found = leases.scan(cursor).await?;
+            let (found, next) = leases.scan(cursor).await?;
             for lease in &found {
                 match p.store.interface_by_mac(lease.mac).await? {
                     Some(iface) => {
@@ -233,6 +233,8 @@ impl KeaSync {
                     }
                 }
             }
+            // Only now: had recording failed, the next pass would read them again.
+            *cursor = next;
             let n = found.len() as u64;
             self.update(|s| {
                 s.last_lease_scan = Some(now());
