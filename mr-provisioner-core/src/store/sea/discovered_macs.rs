@@ -57,6 +57,8 @@ impl<C: Conn> DiscoveredMacStore for SeaStore<C> {
             first_seen: Set(to_micros(at)),
             last_seen: Set(to_micros(at)),
         };
+        // Queued with the other writers on SQLite (see `SeaStore::gate`).
+        let tx = self.begin_tx().await?;
         let r = Entity::insert(row)
             .on_conflict(
                 OnConflict::column(Column::Mac)
@@ -67,9 +69,10 @@ impl<C: Conn> DiscoveredMacStore for SeaStore<C> {
                     .value(Column::Arch, keep_old("arch"))
                     .to_owned(),
             )
-            .exec_with_returning(self.db())
+            .exec_with_returning(tx.db())
             .await
             .map_err(error::other)?;
+        tx.conn.commit().await.map_err(error::other)?;
         to_model(r)
     }
 
