@@ -282,6 +282,10 @@ pub struct DhcpConfig {
     pub next_server: String,
     /// The boot file for machines whose subarch has no bootloader (empty: none).
     pub default_bootfile: String,
+    /// Milliseconds a DHCP answer is reused for the hook (0: always read the database).
+    /// Changes through the API apply at once; others (`inventory apply`, another server)
+    /// within this time.
+    pub answer_cache_ms: u64,
 }
 
 impl Default for Config {
@@ -394,6 +398,7 @@ impl Default for DhcpConfig {
         DhcpConfig {
             next_server: "127.0.0.1".into(),
             default_bootfile: String::new(),
+            answer_cache_ms: 2000,
         }
     }
 }
@@ -502,6 +507,7 @@ overrides! {
     "MRP_PROVISIONING_PRESEED_DNS" => provisioning.preseed_dns;
     "MRP_DHCP_NEXT_SERVER" => dhcp.next_server;
     "MRP_DHCP_DEFAULT_BOOTFILE" => dhcp.default_bootfile;
+    "MRP_DHCP_ANSWER_CACHE_MS" => dhcp.answer_cache_ms;
     "MRP_RESERVATIONS_POWER_OFF_ON_EXPIRY" => reservations.power_off_on_expiry;
     "MRP_RESERVATIONS_EXPIRY_CHECK_SECS" => reservations.expiry_check_secs;
     "MRP_EVENTS_RETENTION_DAYS" => events.retention_days;

@@ -71,6 +71,7 @@ impl AppState {
             preseed_dns: config.provisioning.preseed_dns.clone(),
             next_server: config.dhcp.next_server.clone(),
             default_bootfile: config.dhcp.default_bootfile.clone(),
+            dhcp_answer_max_age: Duration::from_millis(config.dhcp.answer_cache_ms),
             ..Settings::default()
         };
         let mut provisioner =
@@ -100,9 +101,11 @@ impl AppState {
         }
     }
 
-    /// Reports a change that may alter Kea's host reservations (any successful change
-    /// through the API): the Kea task makes a pass now rather than at its next check.
+    /// Reports a change that may alter DHCP answers and Kea's host reservations (any
+    /// successful change through the API): the hook's recent answers are forgotten and the
+    /// Kea task makes a pass now rather than at its next check.
     pub fn changed(&self) {
+        self.provisioner.dhcp_changed();
         if let Some(kea) = &self.kea {
             kea.poke();
         }

@@ -92,17 +92,30 @@ impl DhcpAnswer {
 }
 
 impl Provisioner {
-    /// The answer for `mac`; [`Error::NotFound`] when no interface has it.
+    /// The answer for `mac`; [`Error::NotFound`] when no interface has it. Answered from
+    /// [`DhcpCache`](super::DhcpCache) when it has a recent one.
     pub async fn dhcp_answer(&self, mac: MacAddr) -> Result<DhcpAnswer> {
-        let target = self
+        let not_found = || Error::NotFound {
+            kind: "interface",
+            key: mac.to_string(),
+        };
+        if let Some(kept) = self.dhcp_cache.get(mac) {
+            return kept.ok_or_else(not_found);
+        }
+        let generation = self.dhcp_cache.generation();
+        let answer = self
             .store
             .machine_boot_by_mac(mac)
             .await?
-            .ok_or_else(|| Error::NotFound {
-                kind: "interface",
-                key: mac.to_string(),
-            })?;
-        Ok(DhcpAnswer::for_target(&target, &self.settings))
+            .map(|target| DhcpAnswer::for_target(&target, &self.settings));
+        self.dhcp_cache.put(generation, mac, answer.clone());
+        answer.ok_or_else(not_found)
+    }
+
+    /// Reports a change that may alter DHCP answers (machines, interfaces, subarchs,
+    /// images): recent answers are forgotten at once.
+    pub fn dhcp_changed(&self) {
+        self.dhcp_cache.clear();
     }
 
     /// Records a DHCPDISCOVER (`discover`) or DHCPREQUEST from `mac`: a `DHCP_REQ` event of

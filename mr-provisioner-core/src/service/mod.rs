@@ -4,6 +4,7 @@
 mod assignments;
 mod bmc;
 mod dhcp;
+mod dhcp_cache;
 mod events;
 mod images;
 mod interfaces;
@@ -18,6 +19,7 @@ use std::time::Duration;
 pub use assignments::{AssigneeRef, AssignmentView, ReservationRequest};
 pub use bmc::{BmcConnector, ConnectorSettings, DEFAULT_BMC_TIMEOUT, DefaultConnector};
 pub use dhcp::{DhcpAnswer, KeaSubnet, Sighted, SubnetChoice};
+pub use dhcp_cache::DhcpCache;
 pub use events::EventQueue;
 pub use images::{ImageChange, ImageUpload};
 pub use interfaces::{InterfaceChange, InterfaceView, IpChoice, available_ipv4s};
@@ -58,6 +60,8 @@ pub struct Settings {
     pub next_server: String,
     /// The boot file for netbooting machines whose subarch has no bootloader (empty: none).
     pub default_bootfile: String,
+    /// How long a DHCP answer is reused (see [`DhcpCache`]); zero: always read the store.
+    pub dhcp_answer_max_age: Duration,
 }
 
 impl Settings {
@@ -79,6 +83,7 @@ impl Default for Settings {
             preseed_dns: String::new(),
             next_server: "127.0.0.1".into(),
             default_bootfile: String::new(),
+            dhcp_answer_max_age: Duration::from_secs(2),
         }
     }
 }
@@ -100,6 +105,8 @@ pub struct Provisioner {
     pub boot_clients: Arc<BootClients>,
     /// Machine events on their way to the store.
     pub events: EventQueue,
+    /// Recent DHCP answers.
+    pub dhcp_cache: Arc<DhcpCache>,
 }
 
 impl Provisioner {
@@ -114,10 +121,11 @@ impl Provisioner {
             store,
             bmcs,
             files,
-            settings,
             renderer: Arc::new(JinjaRenderer::new()),
             boot_clients: Arc::default(),
             events: EventQueue::default(),
+            dhcp_cache: Arc::new(DhcpCache::new(settings.dhcp_answer_max_age)),
+            settings,
         }
     }
 

@@ -143,6 +143,7 @@ fn every_override_names_a_real_key() {
             "kea.hosts_database_url" | "kea.leases_database_url" => "postgres://kea@db/kea",
             "reservations.power_off_on_expiry" | "tftp.enabled" => "true",
             k if k.ends_with("secs")
+                || k.ends_with("_ms")
                 || k.ends_with("max_connections")
                 || k.ends_with("port")
                 || k.ends_with("max_age")

@@ -497,3 +497,85 @@ server_test!(
         );
     }
 );
+
+/// The hook's answers are kept for `dhcp.answer_cache_ms`: a change through the API is in
+/// the very next answer (the API reports it), one made behind the server's back (here, in
+/// the store directly, as `inventory apply` or another server would) once the answer has
+/// aged out. The same holds for a MAC that was unknown.
+async fn kept_answers_follow_changes(backend: mr_provisioner_core::testing::TestBackend) {
+    let Some(s) = TestServer::start_with(backend, |c| c.dhcp.answer_cache_ms = 500).await else {
+        return;
+    };
+    let lab = lab(&s).await;
+    let (_, admin) = s.user_with_token("root", true).await;
+    let bootfile = |r: &Reply| r.json["options"].as_array().map_or(0, Vec::len);
+    let r = ask(&s, "?hwaddr=52:54:00:00:00:01").await;
+    assert_eq!((r.status, bootfile(&r)), (200, 1), "{}", r.text);
+    // Through the API: the next answer already has no boot file.
+    let m1 = format!("/api/v1/machine/{}", lab.m1.id);
+    let r = s.put(&m1, &admin, &json!({"netboot_enabled": false})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = ask(&s, "?hwaddr=52:54:00:00:00:01").await;
+    assert_eq!((r.status, bootfile(&r)), (200, 0), "{}", r.text);
+    // Behind the server's back: in the answer once the kept one is older than 500 ms.
+    let mut m = s.store.machine_get(lab.m1.id).await.unwrap();
+    m.netboot_enabled = true;
+    s.store
+        .machine_update(lab.m1.id, &machine_as_new(&m))
+        .await
+        .unwrap();
+    let unknown = "?hwaddr=02:00:00:00:00:77";
+    assert_eq!(ask(&s, unknown).await.status, 404);
+    let other = s
+        .store
+        .machine_create(&NewMachine::named("late", m.arch_id))
+        .await
+        .unwrap();
+    s.store
+        .interface_create(&NewInterface::bare(
+            other.id,
+            "02:00:00:00:00:77".parse().unwrap(),
+        ))
+        .await
+        .unwrap();
+    let start = std::time::Instant::now();
+    loop {
+        let known = ask(&s, "?hwaddr=52:54:00:00:00:01").await;
+        let late = ask(&s, unknown).await;
+        if bootfile(&known) == 1 && late.status == 200 {
+            break;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(10),
+            "the changes never reached the answers: {} / {}",
+            known.text,
+            late.text
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    s.finish().await;
+}
+
+fn machine_as_new(m: &Machine) -> NewMachine {
+    NewMachine {
+        subarch_id: m.subarch_id,
+        bmc_id: m.bmc_id,
+        bmc_info: m.bmc_info.clone(),
+        kernel_id: m.kernel_id,
+        initrd_id: m.initrd_id,
+        preseed_id: m.preseed_id,
+        kernel_opts: m.kernel_opts.clone(),
+        netboot_enabled: m.netboot_enabled,
+        ..NewMachine::named(m.name.clone(), m.arch_id)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kept_answers_follow_changes_sqlite() {
+    kept_answers_follow_changes(mr_provisioner_core::testing::TestBackend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kept_answers_follow_changes_postgres() {
+    kept_answers_follow_changes(mr_provisioner_core::testing::TestBackend::Postgres).await;
+}
