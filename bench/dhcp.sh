@@ -229,7 +229,7 @@ print(s.getsockname()[1], flush=True); time.sleep(86400)' > "$dir/dead-port" &
   inventory 0 > "$dir/base.toml"
   "$BIN" inventory apply "$dir/base.toml" >/dev/null
   TOKEN=$("$BIN" token create bench | tail -n 1)
-  local port=5691
+  local port=${PORT:-5691}
   nice -n "$NICE" "$BIN" serve --listen 127.0.0.1:$port >"$dir/serve.log" 2>&1 &
   PID=$!
   for _ in $(seq 50); do curl -sf http://127.0.0.1:$port/healthz >/dev/null && break; sleep 0.2; done
