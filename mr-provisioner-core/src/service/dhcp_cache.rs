@@ -88,6 +88,7 @@ mod tests {
             ipv4: None,
             next_server: Some("10.0.0.1".into()),
             bootfile: Some(file.into()),
+            vendor_class: None,
         })
     }
 

@@ -18,13 +18,15 @@ use std::time::Duration;
 
 pub use assignments::{AssigneeRef, AssignmentView, ReservationRequest};
 pub use bmc::{BmcConnector, ConnectorSettings, DEFAULT_BMC_TIMEOUT, DefaultConnector};
-pub use dhcp::{DhcpAnswer, KeaSubnet, Sighted, SubnetChoice};
+pub use dhcp::{
+    DhcpAnswer, DhcpClientKind, HTTP_CLIENT_CLASS, KeaSubnet, Sighted, SubnetChoice, http_boot_url,
+};
 pub use dhcp_cache::DhcpCache;
 pub use events::EventQueue;
 pub use images::{ImageChange, ImageUpload};
 pub use interfaces::{InterfaceChange, InterfaceView, IpChoice, available_ipv4s};
 pub use machines::{MachineInventoryChange, ProvisioningChange};
-pub use netboot::{BootClients, BootFile, TftpResolver};
+pub use netboot::{AddressBook, BootClients, BootFile, TftpResolver};
 pub use power::{ConsoleTicket, PowerRequest, PowerStatus};
 pub use preseeds::PreseedChange;
 
@@ -103,6 +105,8 @@ pub struct Provisioner {
     pub renderer: Arc<dyn NetbootRenderer>,
     /// Client addresses that recently fetched a machine's boot config.
     pub boot_clients: Arc<BootClients>,
+    /// Machines' addresses, for attributing served files to machines.
+    pub address_book: Arc<AddressBook>,
     /// Machine events on their way to the store.
     pub events: EventQueue,
     /// Recent DHCP answers.
@@ -123,6 +127,7 @@ impl Provisioner {
             files,
             renderer: Arc::new(JinjaRenderer::new()),
             boot_clients: Arc::default(),
+            address_book: Arc::default(),
             events: EventQueue::default(),
             dhcp_cache: Arc::new(DhcpCache::new(settings.dhcp_answer_max_age)),
             settings,
@@ -202,6 +207,22 @@ impl Provisioner {
         self.events
             .record_later(&self.store, NewEvent::system(machine_id, kind, info))
             .await;
+    }
+
+    /// Queues a system event that happened at `date` (before now), like
+    /// [`Provisioner::event_later`].
+    pub async fn event_dated(
+        &self,
+        machine_id: MachineId,
+        kind: EventKind,
+        info: serde_json::Value,
+        date: crate::model::Timestamp,
+    ) {
+        let new = NewEvent {
+            date: Some(date),
+            ..NewEvent::system(machine_id, kind, info)
+        };
+        self.events.record_later(&self.store, new).await;
     }
 
     /// Writes an audit record of an administrative change by `caller`. Logged on failure.

@@ -1,8 +1,9 @@
 //! The original's Kea hook API under `/dhcp`, unauthenticated as the hook sends no
 //! credentials (restrict it to the DHCP server's address at the network level):
 //!
-//! - `GET /dhcp/ipv4?hwaddr=<mac>`: the answer for a MAC (reserved address, next-server,
-//!   boot file);
+//! - `GET /dhcp/ipv4?hwaddr=<mac>[&arch=<option 93>][&vendor_class=<option 60>]`: the
+//!   answer for a MAC (reserved address, next-server, boot file; for a UEFI HTTP boot
+//!   client, the boot file's URL and the `HTTPClient` vendor class);
 //! - `POST /dhcp/ipv4/seen`: a DHCPDISCOVER or DHCPREQUEST seen (events, discovery);
 //! - `POST /dhcp/ipv4/lease`: the lease Kea gave;
 //! - `POST /dhcp/ipv4/subnet`: which Kea subnet a reserved address lives in.
@@ -14,7 +15,7 @@ use std::net::Ipv4Addr;
 
 use mr_provisioner_core::error::Error;
 use mr_provisioner_core::mac::MacAddr;
-use mr_provisioner_core::service::{KeaSubnet, Sighted, SubnetChoice};
+use mr_provisioner_core::service::{DhcpClientKind, KeaSubnet, Sighted, SubnetChoice};
 use poem::http::StatusCode;
 use poem::web::{Data, Json, Query};
 use poem::{IntoResponse, Response, Route, get, handler, post};
@@ -77,29 +78,53 @@ fn typed<T: for<'de> Deserialize<'de>>(body: Value) -> Result<T, String> {
     })
 }
 
+/// The query of `GET /dhcp/ipv4`: the original's hook sends `hwaddr` alone; a newer one
+/// may add what the client said of itself, which decides the form of the boot file.
 #[derive(Deserialize)]
 struct AnswerQuery {
     hwaddr: Option<String>,
+    /// The client architecture (option 93), as a decimal number (16: x64 UEFI HTTP).
+    arch: Option<String>,
+    /// The vendor class (option 60), e.g. `HTTPClient:Arch:00016:UNDI:003001`.
+    vendor_class: Option<String>,
 }
 
-/// `GET /dhcp/ipv4?hwaddr=<mac>`.
+/// An `arch` parameter: absent or empty is none; else a decimal 16-bit number.
+fn parse_arch(arch: Option<&str>) -> Result<Option<u16>, String> {
+    match arch.filter(|a| !a.is_empty()) {
+        None => Ok(None),
+        Some(a) => a.parse().map(Some).map_err(|_| {
+            format!("arch {a:?} is not a client architecture (option 93, a number 0-65535)")
+        }),
+    }
+}
+
+/// `GET /dhcp/ipv4?hwaddr=<mac>[&arch=<n>][&vendor_class=<text>]`.
 #[handler]
 async fn answer(query: poem::Result<Query<AnswerQuery>>, Data(state): Data<&AppState>) -> Response {
-    let hwaddr = query.ok().and_then(|Query(q)| q.hwaddr);
-    let Some(hwaddr) = hwaddr.filter(|h| !h.is_empty()) else {
+    let Ok(Query(query)) = query else {
+        return bad("the hwaddr parameter is required");
+    };
+    let Some(hwaddr) = query.hwaddr.filter(|h| !h.is_empty()) else {
         return bad("the hwaddr parameter is required");
     };
     let mac = match hwaddr.parse::<MacAddr>() {
         Ok(mac) => mac,
         Err(e) => return bad(format!("hwaddr {hwaddr:?}: {e}")),
     };
-    match state.provisioner.dhcp_answer(mac).await {
+    let arch = match parse_arch(query.arch.as_deref()) {
+        Ok(a) => a,
+        Err(m) => return bad(m),
+    };
+    let client = DhcpClientKind::of_request(arch, query.vendor_class.as_deref());
+    match state.provisioner.dhcp_answer_for(mac, client).await {
         Ok(a) => {
             let mut body = serde_json::Map::new();
             let options: Vec<Value> = a
                 .bootfile
                 .iter()
                 .map(|f| json!({"option": 67, "value": f}))
+                .chain(a.vendor_class.map(|v| json!({"option": 60, "value": v})))
                 .collect();
             body.insert("options".into(), Value::Array(options));
             if let Some(ns) = a.next_server {
@@ -248,7 +273,18 @@ async fn subnet(Data(state): Data<&AppState>, JsonBody(body): JsonBody) -> Respo
 
 #[cfg(test)]
 mod tests {
-    use super::parse_mac;
+    use super::{parse_arch, parse_mac};
+
+    #[test]
+    fn hook_archs() {
+        assert_eq!(parse_arch(None), Ok(None));
+        assert_eq!(parse_arch(Some("")), Ok(None));
+        assert_eq!(parse_arch(Some("16")), Ok(Some(16)));
+        assert_eq!(parse_arch(Some("0")), Ok(Some(0)));
+        for bad in ["0x10", "-1", "65536", "x64", " 16"] {
+            assert!(parse_arch(Some(bad)).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn hook_macs() {

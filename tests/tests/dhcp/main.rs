@@ -175,6 +175,73 @@ server_test!(answers_for_each_kind_of_interface, |s| {
     );
 });
 
+server_test!(uefi_http_boot_clients_get_a_url_and_the_vendor_class, |s| {
+    lab(s).await;
+    let url = format!(
+        "{}/admin/grubaa64.efi.1a2b3c4d",
+        s.state.provisioner.settings.boot_url()
+    );
+    assert!(url.starts_with("http://"), "{url}");
+    let pxe = json!({"options": [{"option": 67, "value": "admin/grubaa64.efi.1a2b3c4d"}],
+                     "next-server": "127.0.0.1", "ipv4": "10.101.16.5"});
+    let http = json!({"options": [{"option": 67, "value": url}, {"option": 60, "value": "HTTPClient"}],
+                      "next-server": "127.0.0.1", "ipv4": "10.101.16.5"});
+    let mac = "?hwaddr=52:54:00:00:00:01";
+    // HTTP boot first, then PXE, so that a kept answer of one kind cannot serve the other.
+    for (query, want) in [
+        // OVMF's HTTP boot: option 93 = 16 and its vendor class (colons escaped or not).
+        (
+            "&arch=16&vendor_class=HTTPClient%3AArch%3A00016%3AUNDI%3A003001",
+            &http,
+        ),
+        (
+            "&arch=16&vendor_class=HTTPClient:Arch:00016:UNDI:003001",
+            &http,
+        ),
+        // Either alone says it.
+        ("&arch=16", &http),
+        ("&vendor_class=HTTPClient:Arch:00016:UNDI:003001", &http),
+        // The same machine PXE-booting (OVMF, iPXE): the TFTP name, as today.
+        (
+            "&arch=7&vendor_class=PXEClient:Arch:00007:UNDI:003000",
+            &pxe,
+        ),
+        ("&arch=9", &pxe),
+        (
+            "&arch=0&vendor_class=PXEClient:Arch:00000:UNDI:002001",
+            &pxe,
+        ),
+        // The original hook's question, and empty parameters.
+        ("", &pxe),
+        ("&arch=&vendor_class=", &pxe),
+        ("&vendor_class=udhcp%201.35.0", &pxe),
+        ("&arch=16", &http),
+    ] {
+        let r = ask(s, &format!("{mac}{query}")).await;
+        assert_eq!(r.status, 200, "{query}: {}", r.text);
+        assert_eq!(&r.json, want, "{query}");
+    }
+    let as_http = "&arch=16&vendor_class=HTTPClient:Arch:00016:UNDI:003001";
+    // A subarch without a bootloader (and no default): no boot file, so no vendor class.
+    let r = ask(s, &format!("?hwaddr=52:54:00:00:00:03{as_http}")).await;
+    assert_eq!(r.json, json!({"options": [], "next-server": "127.0.0.1"}));
+    // Netboot off: what a PXE client gets (the reserved address only).
+    let r = ask(s, &format!("?hwaddr=52:54:00:00:00:04{as_http}")).await;
+    assert_eq!(r.json, json!({"options": [], "ipv4": "10.101.16.7"}));
+    // Unknown MAC: 404 whatever the client; an arch that is no number: 400.
+    let r = ask(s, &format!("?hwaddr=52:54:00:99:99:99{as_http}")).await;
+    assert_eq!(r.status, 404, "{}", r.text);
+    for bad in ["&arch=x64", "&arch=0x10", "&arch=70000"] {
+        let r = ask(s, &format!("{mac}{bad}")).await;
+        assert_eq!(r.status, 400, "{bad}: {}", r.text);
+        assert!(
+            r.json["error"].as_str().unwrap_or("").contains("arch"),
+            "{}",
+            r.text
+        );
+    }
+});
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_default_boot_file_and_next_server_come_from_the_configuration() {
     let Some(s) = TestServer::start_with(mr_provisioner_core::testing::TestBackend::Sqlite, |c| {
@@ -190,6 +257,17 @@ async fn the_default_boot_file_and_next_server_come_from_the_configuration() {
     assert_eq!(
         r.json,
         json!({"options": [{"option": 67, "value": "default/grubaa64.efi"}], "next-server": "10.101.0.1"})
+    );
+    // A UEFI HTTP boot client gets the default boot file as a URL.
+    let r = ask(&s, "?hwaddr=52:54:00:00:00:03&arch=19").await;
+    let url = format!(
+        "{}/default/grubaa64.efi",
+        s.state.provisioner.settings.boot_url()
+    );
+    assert_eq!(
+        r.json,
+        json!({"options": [{"option": 67, "value": url}, {"option": 60, "value": "HTTPClient"}],
+               "next-server": "10.101.0.1"})
     );
     s.finish().await;
 }
