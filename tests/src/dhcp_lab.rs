@@ -176,7 +176,7 @@ fn ip_quiet(args: &[&str]) {
 
 /// `ip netns add NAME`, tried three times: the first namespaces made at once on a machine
 /// can race on setting up `/run/netns`.
-fn netns_add(name: &str) {
+pub(crate) fn netns_add(name: &str) {
     for attempt in 1..=3 {
         let out = run_bounded(
             Command::new(locate("ip").unwrap_or_else(|| "ip".into()))
@@ -718,4 +718,35 @@ pub async fn within<F: std::future::Future>(limit: Duration, what: &str, fut: F)
         Ok(out) => out,
         Err(_) => panic!("{what} did not end within {limit:?}"),
     }
+}
+
+/// `text` without its `//` comments (outside strings), which Kea accepts in its
+/// configuration files and JSON does not.
+pub fn strip_json_comments(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    let mut in_string = false;
+    while let Some(c) = chars.next() {
+        if in_string {
+            out.push(c);
+            match c {
+                '\\' => out.extend(chars.next()),
+                '"' => in_string = false,
+                _ => {}
+            }
+        } else if c == '/' && chars.peek() == Some(&'/') {
+            for c in chars.by_ref() {
+                if c == '\n' {
+                    out.push('\n');
+                    break;
+                }
+            }
+        } else {
+            if c == '"' {
+                in_string = true;
+            }
+            out.push(c);
+        }
+    }
+    out
 }

@@ -3,6 +3,7 @@
 //! tokens, send requests as the clients do, reach the simulated BMCs, and take snapshots of
 //! everything stored so that a test can prove a refused request changed nothing.
 
+pub mod boot_lab;
 pub mod dhcp_lab;
 pub mod fixtures;
 pub mod ipmi_sim;

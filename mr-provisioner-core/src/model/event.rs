@@ -141,6 +141,8 @@ pub struct NewEvent {
     pub kind: EventKind,
     /// Detail.
     pub info: serde_json::Value,
+    /// When it happened, if not now (a DHCP lease reported after it was granted).
+    pub date: Option<crate::model::Timestamp>,
 }
 
 impl NewEvent {
@@ -152,6 +154,7 @@ impl NewEvent {
             username: None,
             kind,
             info,
+            date: None,
         }
     }
 }

@@ -25,7 +25,7 @@ use crate::error::{Error, Result};
 use crate::id::{ImageId, MachineId};
 use crate::mac::MacAddr;
 use crate::model::event::EventKind;
-use crate::model::machine::{BootImage, BootTarget, Machine};
+use crate::model::machine::{BootImage, BootTarget, Machine, MachineState, NewMachine};
 
 /// What a boot-file name resolves to.
 #[derive(Debug)]
@@ -55,6 +55,36 @@ pub enum BootFile {
 const CLIENT_MEMORY: Duration = Duration::from_secs(15 * 60);
 /// Bound on remembered client addresses (the oldest half is dropped past it).
 const CLIENT_MEMORY_MAX: usize = 65_536;
+
+/// How long the address book of [`Provisioner::boot_file`] is used before it is read again.
+const ADDRESS_BOOK_AGE: Duration = Duration::from_secs(5);
+
+/// Addresses of machines' interfaces (static, reserved, leased), read from the store when a
+/// file is served to an address that fetched no config (a bootloader is fetched first).
+#[derive(Debug, Default)]
+pub struct AddressBook {
+    book: Mutex<Option<(Instant, HashMap<std::net::Ipv4Addr, MachineId>)>>,
+}
+
+impl AddressBook {
+    /// `Some(machine or None)` while the book is fresh; `None` when it must be read.
+    fn lookup(&self, ip: std::net::Ipv4Addr) -> Option<Option<MachineId>> {
+        let book = self.book.lock().unwrap_or_else(|e| e.into_inner());
+        match &*book {
+            Some((at, map)) if at.elapsed() < ADDRESS_BOOK_AGE => Some(map.get(&ip).copied()),
+            _ => None,
+        }
+    }
+
+    fn replace(&self, map: HashMap<std::net::Ipv4Addr, MachineId>) {
+        *self.book.lock().unwrap_or_else(|e| e.into_inner()) = Some((Instant::now(), map));
+    }
+
+    /// Forgets the book (a change of interfaces or leases).
+    pub fn forget(&self) {
+        *self.book.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+}
 
 /// Client addresses that recently fetched a machine's boot config.
 #[derive(Debug, Default)]
@@ -106,16 +136,7 @@ impl Provisioner {
         })?;
         match path::open_beneath(self.files.root(), &path).await {
             Ok((file, size)) => {
-                if let Some(ip) = client
-                    && let Some(machine) = self.boot_clients.machine_of(ip)
-                {
-                    self.event_later(
-                        machine,
-                        EventKind::TftpRequest,
-                        json!({"filename": path.as_str(), "file": true}),
-                    )
-                    .await;
-                }
+                self.file_served(client, &path).await;
                 return Ok(BootFile::File { file, size, path });
             }
             Err(OpenError::NotFound) => {}
@@ -135,7 +156,22 @@ impl Provisioner {
             kind: "file",
             key: path.to_string(),
         };
-        let request = bootfile::parse(requested).ok_or_else(not_found)?;
+        let Some(request) = bootfile::parse(requested) else {
+            return match self.by_upload_name(&path).await? {
+                Some(stored) => match path::open_beneath(self.files.root(), &stored).await {
+                    Ok((file, size)) => {
+                        self.file_served(client, &stored).await;
+                        Ok(BootFile::File {
+                            file,
+                            size,
+                            path: stored,
+                        })
+                    }
+                    Err(_) => Err(not_found()),
+                },
+                None => Err(not_found()),
+            };
+        };
         let target = match request.key {
             ConfigKey::Default => None,
             ConfigKey::Mac(octets) => {
@@ -189,6 +225,86 @@ impl Provisioner {
             loader: request.loader,
             machine: target.map(|(t, _)| t.machine.id),
         })
+    }
+
+    /// Records a `TFTP_REQ` event for a file served to `client` when the address belongs to
+    /// a machine: one that fetched its boot config from it lately, else one whose interface
+    /// has it as its static, reserved or leased address (so a bootloader, fetched before
+    /// any config, is attributed too).
+    async fn file_served(&self, client: Option<IpAddr>, path: &SafePath) {
+        let Some(ip) = client else { return };
+        let machine = match self.boot_clients.machine_of(ip) {
+            Some(m) => Some(m),
+            None => self.machine_at(ip).await,
+        };
+        if let Some(machine) = machine {
+            self.event_later(
+                machine,
+                EventKind::TftpRequest,
+                json!({"filename": path.as_str(), "file": true}),
+            )
+            .await;
+        }
+    }
+
+    /// The machine whose interface has `ip` (static, reserved, or leased), from an address
+    /// book read again at most every [`ADDRESS_BOOK_AGE`]; `None` on a store error (an
+    /// event is not worth failing a boot for).
+    async fn machine_at(&self, ip: IpAddr) -> Option<MachineId> {
+        let IpAddr::V4(v4) = ip else { return None };
+        if let Some(found) = self.address_book.lookup(v4) {
+            return found;
+        }
+        let read = async {
+            let targets = self.store.machine_boot_list().await?;
+            let leases = self.store.lease_list().await?;
+            Ok::<_, Error>((targets, leases))
+        };
+        match read.await {
+            Ok((targets, leases)) => {
+                let by_mac: HashMap<MacAddr, MachineId> = targets
+                    .iter()
+                    .map(|(mac, t)| (*mac, t.machine.id))
+                    .collect();
+                let mut book = HashMap::new();
+                for lease in &leases {
+                    if let (Some(addr), Some(m)) = (lease.ipv4, by_mac.get(&lease.mac)) {
+                        book.insert(addr, *m);
+                    }
+                }
+                for (_, t) in &targets {
+                    for addr in [t.reserved_ipv4, t.static_ipv4].into_iter().flatten() {
+                        book.insert(addr, t.machine.id);
+                    }
+                }
+                self.address_book.replace(book);
+                self.address_book.lookup(v4).flatten()
+            }
+            Err(error) => {
+                tracing::warn!(%error, client = %ip, "cannot read the machines' addresses");
+                None
+            }
+        }
+    }
+
+    /// The stored bootloader uploaded as `path`: `<dir>/<name>` designates the newest
+    /// bootloader image stored as `<dir>/<name>.<8 hex digits>` (how uploads are named).
+    /// This is how a bootloader finds the files it loads from beside itself by their own
+    /// names: pxelinux's `ldlinux.c32` and modules, GRUB's `grub.cfg`-less modules.
+    async fn by_upload_name(&self, path: &SafePath) -> Result<Option<SafePath>> {
+        let wanted = path.as_str();
+        let prefix = format!("{wanted}.");
+        let images = self.store.image_list(crate::store::Visibility::All).await?;
+        let best = images
+            .into_iter()
+            .filter(|i| i.kind == crate::model::image::ImageKind::Bootloader)
+            .filter(|i| {
+                i.filename.strip_prefix(&prefix).is_some_and(|suffix| {
+                    suffix.len() == 8 && suffix.bytes().all(|b| b.is_ascii_hexdigit())
+                })
+            })
+            .max_by_key(|i| (i.created_at, i.id));
+        Ok(best.and_then(|i| path::normalise(&i.filename).ok()))
     }
 
     fn server_view(&self) -> ServerView {
@@ -296,6 +412,9 @@ impl Provisioner {
                 for issue in rendered.undefined {
                     error_event(issue.message, issue.line.unwrap_or(0)).await;
                 }
+                if machine.state == MachineState::Provisioning {
+                    self.installer_started(&machine).await?;
+                }
                 Ok(rendered.text)
             }
             Err(RenderError::Syntax { message, line }) => {
@@ -319,6 +438,22 @@ impl Provisioner {
                 })
             }
         }
+    }
+
+    /// A machine being provisioned fetched its installer config: the provision is in the
+    /// installer's hands now, so the machine leaves `provisioning` for `ready`.
+    async fn installer_started(&self, machine: &Machine) -> Result<()> {
+        let mut new = NewMachine::from(machine);
+        new.state = MachineState::Ready;
+        self.store.machine_update(machine.id, &new).await?;
+        self.event(
+            machine.id,
+            None,
+            EventKind::StateChange,
+            json!({"state": "ready", "reason": "installer config fetched"}),
+        )
+        .await;
+        Ok(())
     }
 
     async fn installer_context(&self, machine: &Machine) -> Result<InstallerContext> {

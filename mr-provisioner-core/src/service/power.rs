@@ -242,15 +242,31 @@ impl Provisioner {
         new.netboot_enabled = true;
         new.state = MachineState::Provisioning;
         self.store.machine_update(id, &new).await?;
-        // The state stays `provisioning` if the BMC fails: the event says what happened.
-        if let Err(e) = self.apply_power(&c, PowerRequest::PxeReboot).await {
-            return Err(self.bmc_failed(caller, id, "provision", e).await);
-        }
         self.event(
             id,
             Some(caller),
             EventKind::StateChange,
             json!({"state": "provisioning", "reason": "api"}),
+        )
+        .await;
+        if let Err(e) = self.apply_power(&c, PowerRequest::PxeReboot).await {
+            // The machine did not start: `error` says so, and the event says why.
+            new.state = MachineState::Error;
+            self.store.machine_update(id, &new).await?;
+            self.event(
+                id,
+                Some(caller),
+                EventKind::StateChange,
+                json!({"state": "error", "reason": "the BMC failed to PXE-reboot the machine"}),
+            )
+            .await;
+            return Err(self.bmc_failed(caller, id, "provision", e).await);
+        }
+        self.event(
+            id,
+            Some(caller),
+            EventKind::PowerChange,
+            json!({"power": "pxe_reboot", "reason": "provision"}),
         )
         .await;
         Ok(MachineState::Provisioning)

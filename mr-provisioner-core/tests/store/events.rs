@@ -13,7 +13,9 @@ use serde_json::json;
 use super::fixtures::*;
 
 fn new_event(machine_id: MachineId, kind: EventKind, n: i64) -> NewEvent {
+    date: None,
     NewEvent {
+        date: None,
         machine_id,
         user_id: None,
         username: None,
@@ -49,6 +51,7 @@ store_test!(event_record_and_list, |store| {
     let before = from_now(0);
     let e1 = store
         .event_record(&NewEvent {
+            date: None,
             machine_id: m.id,
             user_id: Some(alice.id),
             username: Some("alice".into()),
@@ -157,6 +160,7 @@ store_test!(event_info_must_be_an_object, |store| {
     for info in [json!(null), json!([1, 2]), json!("text"), json!(5)] {
         let r = store
             .event_record(&NewEvent {
+                date: None,
                 info: info.clone(),
                 ..new_event(m.id, EventKind::StateChange, 0)
             })
@@ -166,6 +170,7 @@ store_test!(event_info_must_be_an_object, |store| {
     assert!(event_ids(&*store, m.id, page(None, 10)).await.is_empty());
     let empty = store
         .event_record(&NewEvent {
+            date: None,
             info: json!({}),
             ..new_event(m.id, EventKind::StateChange, 0)
         })
@@ -182,6 +187,7 @@ store_test!(event_info_must_be_an_object, |store| {
     assert_invalid(
         store
             .event_record(&NewEvent {
+                date: None,
                 user_id: Some(UserId(1000)),
                 ..new_event(m.id, EventKind::PhoneHome, 0)
             })

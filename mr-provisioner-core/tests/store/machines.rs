@@ -292,6 +292,7 @@ store_test!(machine_delete_cascades, |store| {
     for m in [doomed.id, kept.id] {
         store
             .event_record(&NewEvent {
+                date: None,
                 machine_id: m,
                 user_id: Some(alice.id),
                 username: Some("alice".into()),

@@ -73,6 +73,7 @@ store_test!(stored_timestamps_read_back_equal, |store| {
     assert_eq!(store.assignment_get(asg.id).await.unwrap().start, asg.start);
     let ev = store
         .event_record(&NewEvent {
+            date: None,
             machine_id: m.id,
             user_id: None,
             username: None,

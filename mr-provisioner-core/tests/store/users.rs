@@ -303,6 +303,7 @@ store_test!(user_delete_cascades_tokens_and_keeps_history, |store| {
         .unwrap();
     let event = store
         .event_record(&NewEvent {
+            date: None,
             machine_id: m.id,
             user_id: Some(gone.id),
             username: Some("gone".into()),

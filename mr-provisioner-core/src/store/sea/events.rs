@@ -34,7 +34,7 @@ impl<C: Conn> EventStore for SeaStore<C> {
             machine_id: Set(new.machine_id.0),
             user_id: Set(new.user_id.map(|u| u.0)),
             username: Set(new.username.clone()),
-            date: Set(now()),
+            date: Set(new.date.unwrap_or_else(now)),
             kind: Set(new.kind.code()),
             info: Set(new.info.clone()),
         };
@@ -59,7 +59,7 @@ impl<C: Conn> EventStore for SeaStore<C> {
             machine_id: Set(e.machine_id.0),
             user_id: Set(e.user_id.map(|u| u.0)),
             username: Set(e.username.clone()),
-            date: Set(date),
+            date: Set(e.date.unwrap_or(date)),
             kind: Set(e.kind.code()),
             info: Set(e.info.clone()),
         };
