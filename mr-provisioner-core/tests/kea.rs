@@ -117,7 +117,7 @@ fn wanted(
     list: &[(MacAddr, mr_provisioner_core::model::machine::BootTarget)],
 ) -> Vec<KeaHost> {
     list.iter()
-        .map(|(m, t)| KeaHost::for_target(*m, t, &p.settings))
+        .map(|(m, t)| KeaHost::for_target(*m, t, &p.settings, false))
         .collect()
 }
 
@@ -541,4 +541,94 @@ async fn an_unreachable_or_foreign_database_is_an_error_in_the_status() {
         pg.finish().await;
     }
     db.finish().await;
+}
+
+/// The host-scoped options Kea reads: (MAC, code, value, formatted value, space, always
+/// sent, scope).
+async fn kea_host_options(
+    db: &KeaTestDb,
+) -> Vec<(String, i16, String, Option<String>, String, bool, i16)> {
+    use sea_orm::sqlx::Row;
+    let rows = sea_orm::sqlx::query(
+        "SELECT encode(h.dhcp_identifier, 'hex') AS id, o.code, \
+         convert_from(o.value, 'UTF8') AS value, o.formatted_value, o.space, o.persistent, \
+         o.scope_id FROM dhcp4_options o JOIN hosts h USING (host_id) ORDER BY 1, 2",
+    )
+    .fetch_all(&pool(db))
+    .await
+    .unwrap();
+    rows.iter()
+        .map(|r| {
+            (
+                r.get("id"),
+                r.get("code"),
+                r.get("value"),
+                r.get("formatted_value"),
+                r.get("space"),
+                r.get("persistent"),
+                r.get("scope_id"),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn with_http_boot_netbooting_reservations_carry_their_boot_url_as_option_67() {
+    let Some(kea) = KeaTestDb::create().await else {
+        return;
+    };
+    let Some(db) = TestDb::on(TestBackend::Sqlite).await else {
+        return;
+    };
+    let store = db.store();
+    let (p, _, _) = lab(&store).await;
+    let hosts = KeaHosts::new(pool(&kea));
+    let list = store.machine_boot_list().await.unwrap();
+    let wanted = |http_boot: bool| -> Vec<KeaHost> {
+        list.iter()
+            .map(|(m, t)| KeaHost::for_target(*m, t, &p.settings, http_boot))
+            .collect()
+    };
+    let url = format!("{}/admin/pxelinux.0", p.settings.boot_url());
+    let option = (
+        "525400000001".to_string(),
+        67,
+        url.clone(),
+        None,
+        "dhcp4".to_string(),
+        true,
+        3,
+    );
+
+    let report = hosts.sync(&wanted(true)).await.unwrap();
+    assert_eq!((report.added, report.conflicts.len()), (2, 0), "{report:?}");
+    // node-1 netboots: its URL as a host option, always sent, the raw string; node-2 does
+    // not: none. The `file` fields are as without HTTP boot.
+    assert_eq!(kea_host_options(&kea).await, std::slice::from_ref(&option));
+    let files: Vec<_> = kea_rows(&kea).await.into_iter().map(|r| r.5).collect();
+    assert_eq!(files, [s("admin/pxelinux.0"), None]);
+    let ours = hosts.ours().await.unwrap();
+    assert_eq!(ours[0].http_boot_url.as_deref(), Some(url.as_str()));
+    assert_eq!(ours[1].http_boot_url, None);
+    // Read back equal: nothing rewritten.
+    let again = hosts.sync(&wanted(true)).await.unwrap();
+    assert_eq!((again.unchanged, again.updated), (2, 0), "{again:?}");
+
+    // HTTP boot turned off: node-1's reservation is rewritten without the option.
+    let off = hosts.sync(&wanted(false)).await.unwrap();
+    assert_eq!((off.unchanged, off.updated), (1, 1), "{off:?}");
+    assert_eq!(kea_host_options(&kea).await, []);
+    // And on again.
+    let on = hosts.sync(&wanted(true)).await.unwrap();
+    assert_eq!((on.unchanged, on.updated), (1, 1), "{on:?}");
+    assert_eq!(kea_host_options(&kea).await, [option]);
+
+    // A URL too long for an option is a conflict, and that reservation is not written.
+    let mut long = wanted(true);
+    long[0].http_boot_url = Some(format!("http://lab/{}", "x".repeat(250)));
+    let report = hosts.sync(&long).await.unwrap();
+    assert_eq!(report.conflicts.len(), 1, "{report:?}");
+    assert!(report.conflicts[0].contains("boot URL"), "{report:?}");
+    assert_eq!(hosts.ours().await.unwrap().len(), 1);
+    kea.drop().await;
 }

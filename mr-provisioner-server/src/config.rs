@@ -83,6 +83,10 @@ pub struct KeaConfig {
     pub check_interval_secs: u64,
     /// Seconds to wait for a connection to Kea's databases.
     pub connect_timeout_secs: u64,
+    /// Also write each netbooting machine's boot URL for UEFI HTTP boot clients (a
+    /// host-scoped option 67). Only for a Kea configured as `examples/kea/kea-dhcp4.conf`
+    /// (its `flex_option` hook keeps the URL from PXE clients).
+    pub http_boot: bool,
 }
 
 impl Default for KeaConfig {
@@ -92,6 +96,7 @@ impl Default for KeaConfig {
             leases_database_url: None,
             check_interval_secs: 5,
             connect_timeout_secs: 5,
+            http_boot: false,
         }
     }
 }
@@ -525,6 +530,7 @@ overrides! {
     "MRP_KEA_LEASES_DATABASE_URL" => kea.leases_database_url;
     "MRP_KEA_CHECK_INTERVAL_SECS" => kea.check_interval_secs;
     "MRP_KEA_CONNECT_TIMEOUT_SECS" => kea.connect_timeout_secs;
+    "MRP_KEA_HTTP_BOOT" => kea.http_boot;
 }
 
 /// `MRP_` variables that are not settings but are read elsewhere.

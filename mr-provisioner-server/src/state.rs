@@ -125,6 +125,7 @@ pub fn kea_settings(config: &Config) -> Option<KeaSettings> {
         leases_url: k.leases_database_url.clone(),
         check_interval: Duration::from_secs(k.check_interval_secs.max(1)),
         timeout: Duration::from_secs(k.connect_timeout_secs.max(1)),
+        http_boot: k.http_boot,
     };
     settings.enabled().then_some(settings)
 }

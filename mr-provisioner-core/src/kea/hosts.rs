@@ -7,7 +7,7 @@ use std::time::Duration;
 use sea_orm::sqlx::{self, Row, postgres::PgPool};
 use serde_json::json;
 
-use super::{BOOT_FILE_MAX, KeaHost};
+use super::{BOOT_FILE_MAX, KeaHost, OPTION_MAX};
 use crate::error::{Error, Result};
 use crate::id::MachineId;
 use crate::mac::MacAddr;
@@ -18,6 +18,10 @@ pub const CONTEXT_KEY: &str = "mr-provisioner";
 const HW_ADDRESS: i16 = 0;
 /// The schema major version this code was written against (Kea 2.2 creates 13.0).
 pub const SCHEMA_MAJOR: i32 = 13;
+/// Kea's option scope of host reservations (`dhcp_option_scope`).
+const HOST_SCOPE: i16 = 3;
+/// The boot file name option, which carries the boot URL of UEFI HTTP boot clients.
+const BOOT_FILE_OPTION: i16 = 67;
 /// The advisory lock that serialises syncs by several of our servers on one Kea database.
 const SYNC_LOCK: i64 = 0x006d_7270_5f6b_6561;
 
@@ -125,10 +129,15 @@ impl KeaHosts {
     async fn global_rows(&self, conn: &mut sqlx::PgConnection) -> Result<Vec<Row4>> {
         let rows = sqlx::query(
             "SELECT host_id, dhcp_identifier, ipv4_address, hostname, dhcp4_next_server, \
-             dhcp4_boot_file_name, user_context FROM hosts \
+             dhcp4_boot_file_name, user_context, \
+             (SELECT o.value FROM dhcp4_options o WHERE o.host_id = h.host_id \
+              AND o.scope_id = $2 AND o.code = $3 ORDER BY o.option_id LIMIT 1) AS boot_url \
+             FROM hosts h \
              WHERE dhcp_identifier_type = $1 AND dhcp4_subnet_id = 0 ORDER BY host_id",
         )
         .bind(HW_ADDRESS)
+        .bind(HOST_SCOPE)
+        .bind(BOOT_FILE_OPTION)
         .fetch_all(&mut *conn)
         .await
         .map_err(unavailable("host"))?;
@@ -151,6 +160,11 @@ impl KeaHosts {
                         hostname: r.try_get("hostname").map_err(&get_err)?,
                         next_server: from_u32(r.try_get("dhcp4_next_server").map_err(&get_err)?),
                         boot_file: r.try_get("dhcp4_boot_file_name").map_err(&get_err)?,
+                        // Not UTF-8: not ours as written, so rewritten.
+                        http_boot_url: r
+                            .try_get::<Option<Vec<u8>>, _>("boot_url")
+                            .map_err(&get_err)?
+                            .map(|v| String::from_utf8(v).unwrap_or_default()),
                     }),
                     _ => None,
                 };
@@ -230,6 +244,17 @@ impl KeaHosts {
                 ));
                 continue;
             }
+            if host
+                .http_boot_url
+                .as_ref()
+                .is_some_and(|u| u.len() > OPTION_MAX)
+            {
+                report.conflicts.push(format!(
+                    "{}: the boot URL is longer than a DHCP option's {OPTION_MAX} bytes",
+                    host.mac
+                ));
+                continue;
+            }
             match ours.remove(&host.mac) {
                 Some((_, old)) if old == *host => report.unchanged += 1,
                 Some((id, _)) => {
@@ -262,12 +287,27 @@ impl KeaHosts {
                 .iter()
                 .map(|h| json!({CONTEXT_KEY: {"machine": h.machine_id.0}}).to_string())
                 .collect();
+            let urls: Vec<Option<Vec<u8>>> = insert
+                .iter()
+                .map(|h| h.http_boot_url.as_ref().map(|u| u.as_bytes().to_vec()))
+                .collect();
+            // The reservations, then the boot URLs as their options (always sent, the raw
+            // string with no formatted value, so that Kea reads it as it is), matched by
+            // MAC (one reservation of ours per MAC).
             sqlx::query(
-                "INSERT INTO hosts (dhcp_identifier, dhcp_identifier_type, dhcp4_subnet_id, \
-                 ipv4_address, hostname, dhcp4_next_server, dhcp4_boot_file_name, user_context) \
-                 SELECT id, $1, 0, addr, name, server, file, ctx \
-                 FROM UNNEST($2::bytea[], $3::int8[], $4::text[], $5::int8[], $6::text[], $7::text[]) \
-                 AS t(id, addr, name, server, file, ctx)",
+                "WITH t AS (SELECT * FROM UNNEST($2::bytea[], $3::int8[], $4::text[], \
+                 $5::int8[], $6::text[], $7::text[], $8::bytea[]) \
+                 AS t(id, addr, name, server, file, ctx, url)), \
+                 inserted AS (INSERT INTO hosts (dhcp_identifier, dhcp_identifier_type, \
+                 dhcp4_subnet_id, ipv4_address, hostname, dhcp4_next_server, \
+                 dhcp4_boot_file_name, user_context) \
+                 SELECT id, $1, 0, addr, name, server, file, ctx FROM t \
+                 RETURNING host_id, dhcp_identifier) \
+                 INSERT INTO dhcp4_options (code, value, formatted_value, space, persistent, \
+                 host_id, scope_id) \
+                 SELECT $9, t.url, NULL, 'dhcp4', true, inserted.host_id, $10 \
+                 FROM inserted JOIN t ON t.id = inserted.dhcp_identifier \
+                 WHERE t.url IS NOT NULL",
             )
             .bind(HW_ADDRESS)
             .bind(&ids)
@@ -276,6 +316,9 @@ impl KeaHosts {
             .bind(&servers)
             .bind(&files)
             .bind(&contexts)
+            .bind(&urls)
+            .bind(BOOT_FILE_OPTION)
+            .bind(HOST_SCOPE)
             .execute(&mut *tx)
             .await
             .map_err(&err)?;

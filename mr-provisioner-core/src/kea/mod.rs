@@ -8,7 +8,8 @@
 //!
 //! - [`hosts`]: one global reservation (`dhcp4_subnet_id = 0`, so the Kea configuration
 //!   needs `reservations-global`) per interface, keyed by MAC (`hw-address`), carrying the
-//!   address, host name, next-server and boot file of [`KeaHost::for_target`]. Rows we
+//!   address, host name, next-server and boot file of [`KeaHost::for_target`] (and, with
+//!   UEFI HTTP boot on, the boot URL as a host-scoped option 67 in `dhcp4_options`). Rows we
 //!   write carry `{"mr-provisioner": {"machine": <id>}}` as their user context; rows
 //!   without it are the admin's and are never changed (a MAC that has one is reported as a
 //!   conflict instead).
@@ -29,10 +30,12 @@ pub use sync::{KeaSettings, KeaStatus, KeaSync};
 use crate::id::MachineId;
 use crate::mac::MacAddr;
 use crate::model::machine::BootTarget;
-use crate::service::{DhcpAnswer, Settings};
+use crate::service::{DhcpAnswer, DhcpClientKind, Settings};
 
 /// Kea's `dhcp4_boot_file_name` column holds at most this many characters.
 pub const BOOT_FILE_MAX: usize = 128;
+/// A DHCPv4 option (the boot URL's option 67) holds at most this many bytes.
+pub const OPTION_MAX: usize = 255;
 
 /// One host reservation as we keep it in Kea's `hosts` table.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,6 +52,11 @@ pub struct KeaHost {
     pub next_server: Option<Ipv4Addr>,
     /// The boot file (the BOOTP `file` field), when the machine netboots.
     pub boot_file: Option<String>,
+    /// The boot file's URL for UEFI HTTP boot clients, when the machine netboots and
+    /// [`KeaSettings::http_boot`] is on: a host-scoped option 67 (sent always), which the
+    /// `flex_option` hook of Kea's configuration removes from answers to other clients
+    /// (see `examples/kea/kea-dhcp4.conf`).
+    pub http_boot_url: Option<String>,
 }
 
 impl KeaHost {
@@ -59,11 +67,28 @@ impl KeaHost {
     /// reservation in Kea's database the static address is the one the machine is known
     /// by, so it is the one given.)
     ///
+    /// With `http_boot`, it also carries the hook's answer to a UEFI HTTP boot client
+    /// ([`DhcpAnswer::for_client`]): the boot file's URL.
+    ///
     /// A next-server that is not an IPv4 address, and a boot file longer than Kea's column
-    /// ([`BOOT_FILE_MAX`]), are left out (the server's configuration check refuses the
-    /// first; [`hosts::KeaHosts::sync`] reports the second).
-    pub fn for_target(mac: MacAddr, target: &BootTarget, settings: &Settings) -> KeaHost {
+    /// ([`BOOT_FILE_MAX`]) or a URL longer than an option ([`OPTION_MAX`]), are left out
+    /// (the server's configuration check refuses the first; [`hosts::KeaHosts::sync`]
+    /// reports the others).
+    pub fn for_target(
+        mac: MacAddr,
+        target: &BootTarget,
+        settings: &Settings,
+        http_boot: bool,
+    ) -> KeaHost {
         let answer = DhcpAnswer::for_target(target, settings);
+        let http_boot_url = http_boot
+            .then(|| {
+                answer
+                    .clone()
+                    .for_client(DhcpClientKind::Http, settings)
+                    .bootfile
+            })
+            .flatten();
         KeaHost {
             mac,
             machine_id: target.machine.id,
@@ -71,6 +96,7 @@ impl KeaHost {
             hostname: dns_hostname(&target.machine.hostname()),
             next_server: answer.next_server.and_then(|s| s.parse().ok()),
             boot_file: answer.bootfile,
+            http_boot_url,
         }
     }
 }

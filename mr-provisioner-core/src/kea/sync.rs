@@ -28,6 +28,11 @@ pub struct KeaSettings {
     pub check_interval: Duration,
     /// How long to wait for a connection to either database.
     pub timeout: Duration,
+    /// Write, for each netbooting machine, its boot URL for UEFI HTTP boot clients as a
+    /// host-scoped option 67 ([`KeaHost::http_boot_url`]). Only for a Kea configured with
+    /// the example's `flex_option` hook and `http-boot` class: without them, Kea would send
+    /// the URL to PXE clients too.
+    pub http_boot: bool,
 }
 
 impl Default for KeaSettings {
@@ -37,6 +42,7 @@ impl Default for KeaSettings {
             leases_url: None,
             check_interval: Duration::from_secs(5),
             timeout: Duration::from_secs(5),
+            http_boot: false,
         }
     }
 }
@@ -170,7 +176,9 @@ impl KeaSync {
                 .machine_boot_list()
                 .await?
                 .iter()
-                .map(|(mac, target)| KeaHost::for_target(*mac, target, &p.settings))
+                .map(|(mac, target)| {
+                    KeaHost::for_target(*mac, target, &p.settings, self.settings.http_boot)
+                })
                 .collect();
             let report = hosts.sync(&wanted).await?;
             let changed = report.added + report.updated + report.removed > 0;
@@ -215,11 +223,14 @@ impl KeaSync {
                             .lease_upsert(lease.mac, Some(lease.ipv4), lease.granted)
                             .await?;
                         // Leases granted before we started are not news.
+                        // Dated when Kea granted it, not when this pass read it, so that
+                        // it comes before the boot files the machine fetched right after.
                         if !first {
-                            p.event_later(
+                            p.event_dated(
                                 iface.machine_id,
                                 EventKind::DhcpRequest,
                                 json!({"discover": false, "ipv4": lease.ipv4, "source": "kea"}),
+                                lease.granted,
                             )
                             .await;
                         }

@@ -44,7 +44,7 @@ const MAC: MacAddr = MacAddr([0x52, 0x54, 0, 0, 0, 1]);
 
 #[test]
 fn a_netbooting_interface_gets_the_hooks_answer() {
-    let host = KeaHost::for_target(MAC, &target("node-1", true), &settings());
+    let host = KeaHost::for_target(MAC, &target("node-1", true), &settings(), false);
     assert_eq!(
         host,
         KeaHost {
@@ -54,7 +54,36 @@ fn a_netbooting_interface_gets_the_hooks_answer() {
             hostname: Some("node-1".into()),
             next_server: Some(Ipv4Addr::new(10, 0, 0, 1)),
             boot_file: Some("admin/pxelinux.0".into()),
+            http_boot_url: None,
         }
+    );
+}
+
+#[test]
+fn with_http_boot_a_netbooting_interface_also_gets_its_boot_url() {
+    let s = Settings {
+        public_url: "http://10.0.0.1:5000".into(),
+        ..settings()
+    };
+    let host = KeaHost::for_target(MAC, &target("node-1", true), &s, true);
+    // The TFTP name stays in the `file` field, for PXE clients.
+    assert_eq!(host.boot_file.as_deref(), Some("admin/pxelinux.0"));
+    assert_eq!(
+        host.http_boot_url.as_deref(),
+        Some("http://10.0.0.1:5000/boot/admin/pxelinux.0")
+    );
+    // Netboot off, or no boot file at all: no URL either.
+    let off = KeaHost::for_target(MAC, &target("node-1", false), &s, true);
+    assert_eq!((off.boot_file, off.http_boot_url), (None, None));
+    let mut t = target("n", true);
+    t.bootloader = None;
+    let none = Settings {
+        default_bootfile: String::new(),
+        ..s
+    };
+    assert_eq!(
+        KeaHost::for_target(MAC, &t, &none, true).http_boot_url,
+        None
     );
 }
 
@@ -62,18 +91,18 @@ fn a_netbooting_interface_gets_the_hooks_answer() {
 fn without_a_bootloader_the_default_boot_file() {
     let mut t = target("n", true);
     t.bootloader = None;
-    let host = KeaHost::for_target(MAC, &t, &settings());
+    let host = KeaHost::for_target(MAC, &t, &settings(), false);
     assert_eq!(host.boot_file.as_deref(), Some("default.efi"));
     let empty = Settings {
         default_bootfile: String::new(),
         ..settings()
     };
-    assert_eq!(KeaHost::for_target(MAC, &t, &empty).boot_file, None);
+    assert_eq!(KeaHost::for_target(MAC, &t, &empty, false).boot_file, None);
 }
 
 #[test]
 fn netboot_off_keeps_the_address_and_drops_the_boot_fields() {
-    let host = KeaHost::for_target(MAC, &target("n1", false), &settings());
+    let host = KeaHost::for_target(MAC, &target("n1", false), &settings(), false);
     assert_eq!(host.ipv4, Some(Ipv4Addr::new(10, 0, 0, 5)));
     assert_eq!((host.next_server, host.boot_file), (None, None));
 }
@@ -83,12 +112,12 @@ fn a_static_address_comes_before_the_reserved_one() {
     let mut t = target("n1", true);
     t.static_ipv4 = Some(Ipv4Addr::new(10, 0, 1, 9));
     assert_eq!(
-        KeaHost::for_target(MAC, &t, &settings()).ipv4,
+        KeaHost::for_target(MAC, &t, &settings(), false).ipv4,
         Some(Ipv4Addr::new(10, 0, 1, 9))
     );
     t.static_ipv4 = None;
     t.reserved_ipv4 = None;
-    assert_eq!(KeaHost::for_target(MAC, &t, &settings()).ipv4, None);
+    assert_eq!(KeaHost::for_target(MAC, &t, &settings(), false).ipv4, None);
 }
 
 #[test]
@@ -97,7 +126,7 @@ fn a_next_server_that_is_a_name_is_left_out() {
         next_server: "tftp.lab".into(),
         ..settings()
     };
-    let host = KeaHost::for_target(MAC, &target("n1", true), &named);
+    let host = KeaHost::for_target(MAC, &target("n1", true), &named, false);
     assert_eq!(host.next_server, None);
     assert_eq!(host.boot_file.as_deref(), Some("admin/pxelinux.0"));
 }
@@ -118,6 +147,6 @@ fn host_names() {
     assert_eq!(dns_hostname(&"a".repeat(63)).map(|h| h.len()), Some(63));
     assert_eq!(dns_hostname(&"a".repeat(64)), None);
     // Machine names become host names as the original made them.
-    let host = KeaHost::for_target(MAC, &target("rack1_node.2", true), &settings());
+    let host = KeaHost::for_target(MAC, &target("rack1_node.2", true), &settings(), false);
     assert_eq!(host.hostname.as_deref(), Some("rack1-node-2"));
 }

@@ -141,7 +141,7 @@ fn every_override_names_a_real_key() {
             "http.listen" | "tftp.listen" => "127.0.0.1:1",
             "log.format" => "json",
             "kea.hosts_database_url" | "kea.leases_database_url" => "postgres://kea@db/kea",
-            "reservations.power_off_on_expiry" | "tftp.enabled" => "true",
+            "reservations.power_off_on_expiry" | "tftp.enabled" | "kea.http_boot" => "true",
             k if k.ends_with("secs")
                 || k.ends_with("_ms")
                 || k.ends_with("max_connections")

@@ -163,6 +163,52 @@ async fn change(
     r.json
 }
 
+/// Kea with the example for `link` ([`for_link`]), checked first, then started on the
+/// link; ready once it says it started (and fails if it opened no socket).
+async fn start_kea(link: &DhcpLink, db: &KeaTestDb, kea_dhcp4: &Path) -> Daemon {
+    let conf_path = link.dir().join("kea-dhcp4.json");
+    let conf = for_link(link, db);
+    std::fs::write(
+        &conf_path,
+        serde_json::to_string_pretty(&conf).expect("JSON"),
+    )
+    .expect("write the Kea configuration");
+    let kea_dir = link.dir().to_str().expect("UTF-8 path").to_string();
+    let check = mr_provisioner_tests::dhcp_lab::run_bounded(
+        link.server_command(kea_dhcp4)
+            .arg("-t")
+            .arg(&conf_path)
+            .env("KEA_PIDFILE_DIR", &kea_dir)
+            .env("KEA_LOCKFILE_DIR", &kea_dir),
+        Duration::from_secs(20),
+    );
+    assert!(
+        check.status.success(),
+        "kea-dhcp4 -t: {}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let mut cmd = link.server_command(kea_dhcp4);
+    cmd.arg("-c")
+        .arg(&conf_path)
+        .env("KEA_PIDFILE_DIR", &kea_dir)
+        .env("KEA_LOCKFILE_DIR", &kea_dir);
+    Daemon::start(
+        "kea-dhcp4",
+        &cmd,
+        &link.dir().join("kea-dhcp4.log"),
+        |log| {
+            assert!(
+                !log.contains("DHCPSRV_OPEN_SOCKET_FAIL"),
+                "Kea opened no socket:\n{log}"
+            );
+            log.contains("DHCP4_STARTED")
+        },
+        Duration::from_secs(20),
+    )
+    .await
+}
+
 /// One DHCP exchange, which must succeed.
 async fn dhcp(link: &DhcpLink, kea: &Daemon, req: DhcpRequest) -> DhcpAnswer {
     link.udhcpc(&req)
@@ -170,19 +216,24 @@ async fn dhcp(link: &DhcpLink, kea: &Daemon, req: DhcpRequest) -> DhcpAnswer {
         .unwrap_or_else(|e| panic!("{e}\n---- Kea ----\n{}", kea.log()))
 }
 
-async fn reservations_leases_and_discovery_follow_the_api(backend: TestBackend) {
-    let Some(kea_dhcp4) = find_program("kea-dhcp4") else {
-        return;
-    };
-    if find_program("busybox").is_none() {
-        return;
-    }
+/// `kea-dhcp4`, when it, busybox and the PostgreSQL socket directory are there (else
+/// `None`, after [`skip`]).
+fn kea_prerequisites() -> Option<std::path::PathBuf> {
+    let kea_dhcp4 = find_program("kea-dhcp4")?;
+    find_program("busybox")?;
     if !Path::new(POSTGRES_SOCKET_DIR).is_dir() {
         skip(&format!(
             "no PostgreSQL socket directory {POSTGRES_SOCKET_DIR} for Kea"
         ));
-        return;
+        return None;
     }
+    Some(kea_dhcp4)
+}
+
+async fn reservations_leases_and_discovery_follow_the_api(backend: TestBackend) {
+    let Some(kea_dhcp4) = kea_prerequisites() else {
+        return;
+    };
     let Some(db) = KeaTestDb::create().await else {
         return;
     };
@@ -205,48 +256,7 @@ async fn reservations_leases_and_discovery_follow_the_api(backend: TestBackend) 
     };
     // The server runs the Kea task as `serve` does.
 
-    // Kea, checked first, then started on the link.
-    let conf_path = link.dir().join("kea-dhcp4.json");
-    let conf = for_link(&link, &db);
-    std::fs::write(
-        &conf_path,
-        serde_json::to_string_pretty(&conf).expect("JSON"),
-    )
-    .expect("write the Kea configuration");
-    let kea_dir = link.dir().to_str().expect("UTF-8 path").to_string();
-    let check = mr_provisioner_tests::dhcp_lab::run_bounded(
-        link.server_command(&kea_dhcp4)
-            .arg("-t")
-            .arg(&conf_path)
-            .env("KEA_PIDFILE_DIR", &kea_dir)
-            .env("KEA_LOCKFILE_DIR", &kea_dir),
-        Duration::from_secs(20),
-    );
-    assert!(
-        check.status.success(),
-        "kea-dhcp4 -t: {}{}",
-        String::from_utf8_lossy(&check.stdout),
-        String::from_utf8_lossy(&check.stderr)
-    );
-    let mut cmd = link.server_command(&kea_dhcp4);
-    cmd.arg("-c")
-        .arg(&conf_path)
-        .env("KEA_PIDFILE_DIR", &kea_dir)
-        .env("KEA_LOCKFILE_DIR", &kea_dir);
-    let kea = Daemon::start(
-        "kea-dhcp4",
-        &cmd,
-        &link.dir().join("kea-dhcp4.log"),
-        |log| {
-            assert!(
-                !log.contains("DHCPSRV_OPEN_SOCKET_FAIL"),
-                "Kea opened no socket:\n{log}"
-            );
-            log.contains("DHCP4_STARTED")
-        },
-        Duration::from_secs(20),
-    )
-    .await;
+    let kea = start_kea(&link, &db, &kea_dhcp4).await;
 
     within(Duration::from_secs(240), "the Kea test", async {
         let st = s.store.as_ref();
@@ -460,4 +470,183 @@ async fn reservations_leases_and_discovery_follow_the_api_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reservations_leases_and_discovery_follow_the_api_postgres() {
     reservations_leases_and_discovery_follow_the_api(TestBackend::Postgres).await;
+}
+
+/// With `[kea] http_boot`, the same netbooting machine gets, from stock Kea running the
+/// example, its bootloader's URL (option 67) and vendor class HTTPClient (option 60) as a
+/// UEFI HTTP boot client, and the TFTP name alone (the `file` field, no option 67) as a
+/// PXE client; HTTP clients the reservations give no URL get the example's lab-wide one.
+async fn uefi_http_boot_clients_get_the_url_and_pxe_clients_the_tftp_name(backend: TestBackend) {
+    let Some(kea_dhcp4) = kea_prerequisites() else {
+        return;
+    };
+    let Some(db) = KeaTestDb::create().await else {
+        return;
+    };
+    let Some(link) = DhcpLink::create() else {
+        return;
+    };
+    let tftp = link.host(2);
+    let url = db.url().to_string();
+    let Some(s) = TestServer::start_with(backend, |c| {
+        c.kea.hosts_database_url = Some(url.clone().into());
+        c.kea.check_interval_secs = 3600;
+        c.kea.http_boot = true;
+        c.dhcp.next_server = tftp.to_string();
+    })
+    .await
+    else {
+        return;
+    };
+    let kea = start_kea(&link, &db, &kea_dhcp4).await;
+
+    within(Duration::from_secs(240), "the Kea HTTP boot test", async {
+        let st = s.store.as_ref();
+        let (_, admin) = s.user_with_token("root", true).await;
+        let arch = fixtures::arch(st, "x86_64").await;
+        let loader = fixtures::image(
+            st,
+            arch.id,
+            "admin/grubx64.efi.9c0d1e2f",
+            ImageKind::Bootloader,
+        )
+        .await;
+        fixtures::efi_subarch(st, arch.id, "uefi", Some(loader.id)).await;
+        st.network_create(&NewNetwork {
+            name: "lab".into(),
+            subnet: link.cidr().parse().expect("CIDR"),
+            reserved_pool: Some(format!("{}32/28", link.prefix()).parse().expect("CIDR")),
+            static_pool: None,
+        })
+        .await
+        .expect("create network");
+        use mr_provisioner_tests::Method;
+        let m = change(
+            &s,
+            &admin,
+            (Method::POST, "/api/v1/machine"),
+            json!({"name": "node-h", "arch": "x86_64", "subarch": "uefi"}),
+            false,
+        )
+        .await;
+        let id = m["id"].as_i64().expect("machine id");
+        change(
+            &s,
+            &admin,
+            (Method::PUT, &format!("/api/v1/machine/{id}")),
+            json!({"netboot_enabled": true}),
+            false,
+        )
+        .await;
+        let mac = "52:54:00:6b:ea:11";
+        let reserved = link.host(42);
+        change(
+            &s,
+            &admin,
+            (Method::POST, &format!("/api/v1/machine/{id}/interface")),
+            json!({"mac": mac, "network": "lab", "reserved_ipv4": reserved.to_string()}),
+            true,
+        )
+        .await;
+        let boot_url = format!(
+            "{}/{}",
+            s.state.provisioner.settings.boot_url(),
+            loader.filename
+        );
+        let env = |a: &DhcpAnswer, key: &str| a.env.get(key).cloned();
+        let http = || {
+            DhcpRequest::new(mac)
+                .arch(16)
+                .vendor_class("HTTPClient:Arch:00016:UNDI:003001")
+        };
+        let pxe = || {
+            DhcpRequest::new(mac)
+                .arch(7)
+                .vendor_class("PXEClient:Arch:00007:UNDI:003000")
+        };
+
+        // As an HTTP client (OVMF's HTTP boot): option 67 is the URL, option 60 HTTPClient;
+        // the reserved address and name as always (udhcpc calls options 67 and 60
+        // `bootfile` and `vendor`, the `file` field `boot_file`).
+        let a = dhcp(&link, &kea, http()).await;
+        assert_eq!(a.ip, reserved, "{a:?}");
+        assert_eq!(a.hostname.as_deref(), Some("node-h"), "{a:?}");
+        assert_eq!(env(&a, "bootfile"), Some(boot_url.clone()), "{a:?}");
+        assert_eq!(env(&a, "vendor").as_deref(), Some("HTTPClient"), "{a:?}");
+        // Either half of what OVMF sends says it.
+        let a = dhcp(&link, &kea, DhcpRequest::new(mac).arch(16)).await;
+        assert_eq!(env(&a, "bootfile"), Some(boot_url.clone()), "{a:?}");
+        let a = dhcp(
+            &link,
+            &kea,
+            DhcpRequest::new(mac).vendor_class("HTTPClient:Arch:00016:UNDI:003001"),
+        )
+        .await;
+        assert_eq!(env(&a, "bootfile"), Some(boot_url.clone()), "{a:?}");
+
+        // The same machine as a PXE client (OVMF's PXE): the TFTP name in the `file` field,
+        // and no option 67 (the option is always sent, so asking for it or not changes
+        // nothing) nor vendor class.
+        let a = dhcp(&link, &kea, pxe()).await;
+        assert_eq!(a.ip, reserved, "{a:?}");
+        assert_eq!(env(&a, "boot_file"), Some(loader.filename.clone()), "{a:?}");
+        assert_eq!(a.next_server, Some(tftp), "{a:?}");
+        assert_eq!(env(&a, "bootfile"), None, "{a:?}");
+        assert_eq!(env(&a, "vendor"), None, "{a:?}");
+        // Nor to a client that says nothing of itself.
+        let a = dhcp(&link, &kea, DhcpRequest::new(mac)).await;
+        assert_eq!(env(&a, "boot_file"), Some(loader.filename.clone()), "{a:?}");
+        assert_eq!(env(&a, "bootfile"), None, "{a:?}");
+
+        // Netboot off: no URL of its own; an HTTP client gets the example's lab-wide one,
+        // a PXE client the class's file name, as without HTTP boot.
+        let lab_wide = format!("http://{tftp}:5000/boot/grubx64.efi");
+        change(
+            &s,
+            &admin,
+            (Method::PUT, &format!("/api/v1/machine/{id}")),
+            json!({"netboot_enabled": false}),
+            true,
+        )
+        .await;
+        let a = dhcp(&link, &kea, http()).await;
+        assert_eq!(env(&a, "bootfile"), Some(lab_wide.clone()), "{a:?}");
+        assert_eq!(env(&a, "vendor").as_deref(), Some("HTTPClient"), "{a:?}");
+        assert_eq!(env(&a, "boot_file"), None, "{a:?}");
+        let a = dhcp(&link, &kea, pxe()).await;
+        assert_eq!(
+            env(&a, "boot_file").as_deref(),
+            Some("grubx64.efi"),
+            "{a:?}"
+        );
+        assert_eq!(env(&a, "bootfile"), None, "{a:?}");
+
+        // An unknown machine: the same as netboot off.
+        let stray = "00:1b:21:6b:ea:12";
+        let a = dhcp(
+            &link,
+            &kea,
+            DhcpRequest::new(stray)
+                .arch(16)
+                .vendor_class("HTTPClient:Arch:00016:UNDI:003001"),
+        )
+        .await;
+        assert_eq!(env(&a, "bootfile"), Some(lab_wide), "{a:?}");
+        assert_eq!(env(&a, "vendor").as_deref(), Some("HTTPClient"), "{a:?}");
+    })
+    .await;
+
+    drop(kea);
+    s.finish().await;
+    db.drop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uefi_http_boot_clients_get_the_url_and_pxe_clients_the_tftp_name_sqlite() {
+    uefi_http_boot_clients_get_the_url_and_pxe_clients_the_tftp_name(TestBackend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uefi_http_boot_clients_get_the_url_and_pxe_clients_the_tftp_name_postgres() {
+    uefi_http_boot_clients_get_the_url_and_pxe_clients_the_tftp_name(TestBackend::Postgres).await;
 }
