@@ -25,7 +25,7 @@ fn for_link(link: &DhcpLink) -> String {
         .replace(EXAMPLE_PREFIX, &link.prefix())
         .replace(EXAMPLE_INTERFACE, &format!("interface={}", link.server_if));
     let boot_lines = conf.lines().filter(|l| l.starts_with("dhcp-boot=")).count();
-    assert_eq!(boot_lines, 3, "{conf}");
+    assert_eq!(boot_lines, 5, "{conf}");
     conf
 }
 
@@ -76,20 +76,42 @@ async fn the_example_configuration_boots_each_architecture_from_our_tftp_server(
     .await;
 
     let tftp = link.host(2);
+    let x64_url = format!("http://{tftp}:5000/boot/grubx64.efi");
+    let arm64_url = format!("http://{tftp}:5000/boot/grubaa64.efi");
+    let http = Some("HTTPClient:Arch:00016:UNDI:003001");
     let cases = [
-        ("00:1b:21:5a:00:01", Some(0), Some("pxelinux.0")),
-        ("00:1b:21:5a:00:02", Some(7), Some("grubx64.efi")),
-        ("00:1b:21:5a:00:03", Some(9), Some("grubx64.efi")),
-        ("00:1b:21:5a:00:04", Some(11), Some("grubaa64.efi")),
+        ("00:1b:21:5a:00:01", Some(0), None, Some("pxelinux.0")),
+        ("00:1b:21:5a:00:02", Some(7), None, Some("grubx64.efi")),
+        ("00:1b:21:5a:00:03", Some(9), None, Some("grubx64.efi")),
+        ("00:1b:21:5a:00:04", Some(11), None, Some("grubaa64.efi")),
         // No option 93: an address, but nothing to boot.
-        ("00:1b:21:5a:00:05", None, None),
+        ("00:1b:21:5a:00:05", None, None, None),
+        // UEFI HTTP boot (OVMF's x64, and arm64): a URL.
+        ("00:1b:21:5a:00:06", Some(16), http, Some(x64_url.as_str())),
+        (
+            "00:1b:21:5a:00:07",
+            Some(19),
+            Some("HTTPClient:Arch:00019:UNDI:003001"),
+            Some(arm64_url.as_str()),
+        ),
+        // The same firmware PXE-booting: the TFTP name.
+        (
+            "00:1b:21:5a:00:08",
+            Some(7),
+            Some("PXEClient:Arch:00007:UNDI:003000"),
+            Some("grubx64.efi"),
+        ),
     ];
     within(Duration::from_secs(120), "the DHCP exchanges", async {
-        for (mac, arch, boot_file) in cases {
+        for (mac, arch, vendor_class, boot_file) in cases {
             let mut req = DhcpRequest::new(mac).hostname(&format!("box-{}", &mac[15..]));
             if let Some(code) = arch {
                 req = req.arch(code);
             }
+            if let Some(class) = vendor_class {
+                req = req.vendor_class(class);
+            }
+            let http_boot = boot_file.is_some_and(|f| f.starts_with("http://"));
             let answer = link
                 .udhcpc(&req)
                 .await
@@ -104,7 +126,14 @@ async fn the_example_configuration_boots_each_architecture_from_our_tftp_server(
             assert_eq!(answer.router, Some(link.server_ip()), "{what}");
             assert_eq!(answer.lease_secs, Some(12 * 3600), "{what}");
             assert_eq!(answer.boot_file.as_deref(), boot_file, "{what}");
-            if boot_file.is_some() {
+            // Vendor class HTTPClient (option 60, which udhcpc calls `vendor`) to HTTP
+            // boot clients alone.
+            let vendor = answer.env.get("vendor").map(String::as_str);
+            assert_eq!(vendor, http_boot.then_some("HTTPClient"), "{what}");
+            if http_boot {
+                // The URL in the `file` field (dhcp-no-override), no option 67 beside it.
+                assert_eq!(answer.env.get("bootfile"), None, "{what}");
+            } else if boot_file.is_some() {
                 assert_eq!(answer.next_server, Some(tftp), "{what}");
                 assert_eq!(
                     answer.server_name.as_deref(),
