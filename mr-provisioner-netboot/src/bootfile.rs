@@ -141,6 +141,35 @@ fn swap_uuid_fields(uuid: &str) -> Option<String> {
     Some(out.join("-"))
 }
 
+/// Whether `filename` is one of the module lists GRUB's `normal` reads from
+/// `<prefix>/<platform>/` at start (`command.lst`, `fs.lst`, `crypto.lst`, `terminal.lst`).
+/// They only tell GRUB which modules to load on demand; a monolithic netboot image has none
+/// to load, so an empty list means the same as a missing one. HTTP boot answers them empty:
+/// GRUB 2.06's HTTP client waits about a minute on every 404 before it goes on.
+///
+/// ```
+/// use mr_provisioner_netboot::bootfile::is_grub_module_list;
+///
+/// assert!(is_grub_module_list("grub/x86_64-efi/command.lst"));
+/// assert!(is_grub_module_list("/boot/grub/arm64-efi/fs.lst"));
+/// assert!(!is_grub_module_list("grub/x86_64-efi/linux.mod"));
+/// assert!(!is_grub_module_list("command.lst"));
+/// ```
+pub fn is_grub_module_list(filename: &str) -> bool {
+    let mut parts = filename.trim_start_matches('/').rsplit('/');
+    let (Some(file), Some(platform)) = (parts.next(), parts.next()) else {
+        return false;
+    };
+    let known_platform = ["-efi", "-pc", "-ieee1275", "-uboot", "-coreboot"]
+        .iter()
+        .any(|s| platform.ends_with(s) && platform.len() > s.len());
+    known_platform
+        && matches!(
+            file,
+            "command.lst" | "fs.lst" | "crypto.lst" | "terminal.lst"
+        )
+}
+
 /// Parses a requested file name. `None` means it is not a boot-config name (an ordinary file
 /// to serve from the TFTP root, or nothing). See the module documentation for the names.
 pub fn parse(filename: &str) -> Option<ConfigRequest> {

@@ -201,8 +201,61 @@ fn kind_of(t: &std::fs::FileType) -> &'static str {
     }
 }
 
+/// The media type a file of the boot tree is served with over HTTP, by its name: UEFI HTTP
+/// boot takes an image for an EFI executable, an ISO or a disk image only by its type
+/// (`application/efi`, `application/vnd.efi-iso`, `application/vnd.efi-img`) or else by its
+/// extension, and the name of an upload ends in `.<8 hex digits>` after its own extension,
+/// so the extension before that suffix counts. Anything else is
+/// `application/octet-stream`.
+///
+/// ```
+/// use mr_provisioner_netboot::path::media_type;
+///
+/// assert_eq!(media_type("admin/grubx64.efi.bb3a7ca9"), "application/efi");
+/// assert_eq!(media_type("bootx64.EFI"), "application/efi");
+/// assert_eq!(media_type("admin/vmlinuz-6.1.0.0123abcd"), "application/octet-stream");
+/// ```
+pub fn media_type(name: &str) -> &'static str {
+    let base = name.rsplit('/').next().unwrap_or(name);
+    let base = match base.rsplit_once('.') {
+        Some((stem, suffix))
+            if suffix.len() == 8 && suffix.bytes().all(|b| b.is_ascii_hexdigit()) =>
+        {
+            stem
+        }
+        _ => base,
+    };
+    let ext = base
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    match ext.as_str() {
+        "efi" => "application/efi",
+        "iso" => "application/vnd.efi-iso",
+        "img" => "application/vnd.efi-img",
+        _ => "application/octet-stream",
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn media_types_by_name() {
+        for (name, want) in [
+            ("grubx64.efi", "application/efi"),
+            ("admin/grubx64-http.efi.bb3a7ca9", "application/efi"),
+            ("a/b/shimx64.EFI.0011AaBb", "application/efi"),
+            ("live.iso.deadbeef", "application/vnd.efi-iso"),
+            ("disk.img", "application/vnd.efi-img"),
+            ("admin/pxelinux.0.cf65eb21", "application/octet-stream"),
+            ("grub.efi.notahex1", "application/octet-stream"),
+            ("efi", "application/octet-stream"),
+            ("admin/.8cc3674e", "application/octet-stream"),
+        ] {
+            assert_eq!(super::media_type(name), want, "{name}");
+        }
+    }
+
     use super::*;
     use std::os::unix::fs::symlink;
 

@@ -27,7 +27,7 @@ pub use images::{ImageChange, ImageUpload};
 pub use interfaces::{InterfaceChange, InterfaceView, IpChoice, available_ipv4s};
 pub use machines::{MachineInventoryChange, ProvisioningChange};
 pub use netboot::{AddressBook, BootClients, BootFile, TftpResolver};
-pub use power::{ConsoleTicket, PowerRequest, PowerStatus};
+pub use power::{ConsoleTicket, PowerRequest, PowerSeen, PowerStatus};
 pub use preseeds::PreseedChange;
 
 use crate::error::Result;
@@ -107,6 +107,8 @@ pub struct Provisioner {
     pub boot_clients: Arc<BootClients>,
     /// Machines' addresses, for attributing served files to machines.
     pub address_book: Arc<AddressBook>,
+    /// The power state last seen of each machine.
+    pub power_seen: Arc<PowerSeen>,
     /// Machine events on their way to the store.
     pub events: EventQueue,
     /// Recent DHCP answers.
@@ -128,6 +130,7 @@ impl Provisioner {
             renderer: Arc::new(JinjaRenderer::new()),
             boot_clients: Arc::default(),
             address_book: Arc::default(),
+            power_seen: Arc::default(),
             events: EventQueue::default(),
             dhcp_cache: Arc::new(DhcpCache::new(settings.dhcp_answer_max_age)),
             settings,

@@ -56,6 +56,15 @@ const CLIENT_MEMORY: Duration = Duration::from_secs(15 * 60);
 /// Bound on remembered client addresses (the oldest half is dropped past it).
 const CLIENT_MEMORY_MAX: usize = 65_536;
 
+/// `info` of a `TFTP_REQ` event, with `"via": "http"` when the request came over HTTP
+/// (TFTP requests keep the original's shape).
+fn via(mut info: serde_json::Value, over_http: bool) -> serde_json::Value {
+    if over_http {
+        info["via"] = json!("http");
+    }
+    info
+}
+
 /// How long the address book of [`Provisioner::boot_file`] is used before it is read again.
 const ADDRESS_BOOK_AGE: Duration = Duration::from_secs(5);
 
@@ -131,12 +140,24 @@ impl Provisioner {
     /// - Anything else, unknown MACs included, is [`Error::NotFound`], so the bootloader
     ///   tries its next name.
     pub async fn boot_file(&self, requested: &str, client: Option<IpAddr>) -> Result<BootFile> {
+        self.boot_file_via(requested, client, false).await
+    }
+
+    /// [`Provisioner::boot_file`] for a request made over HTTP (`over_http`: UEFI HTTP boot
+    /// and iPXE fetching `/boot/`), whose GRUB configs load the kernel and initrd over HTTP
+    /// too.
+    pub async fn boot_file_via(
+        &self,
+        requested: &str,
+        client: Option<IpAddr>,
+        over_http: bool,
+    ) -> Result<BootFile> {
         let path = path::normalise(requested).map_err(|e| Error::Forbidden {
             message: format!("refused file name: {e}"),
         })?;
         match path::open_beneath(self.files.root(), &path).await {
             Ok((file, size)) => {
-                self.file_served(client, &path).await;
+                self.file_served(client, &path, over_http).await;
                 return Ok(BootFile::File { file, size, path });
             }
             Err(OpenError::NotFound) => {}
@@ -160,7 +181,7 @@ impl Provisioner {
             return match self.by_upload_name(&path).await? {
                 Some(stored) => match path::open_beneath(self.files.root(), &stored).await {
                     Ok((file, size)) => {
-                        self.file_served(client, &stored).await;
+                        self.file_served(client, &stored, over_http).await;
                         Ok(BootFile::File {
                             file,
                             size,
@@ -169,6 +190,13 @@ impl Provisioner {
                     }
                     Err(_) => Err(not_found()),
                 },
+                None if over_http && bootfile::is_grub_module_list(path.as_str()) => {
+                    Ok(BootFile::Config {
+                        text: String::new(),
+                        loader: Loader::Grub,
+                        machine: None,
+                    })
+                }
                 None => Err(not_found()),
             };
         };
@@ -187,7 +215,10 @@ impl Provisioner {
             // name (as the original did).
             ConfigKey::Uuid(_) | ConfigKey::HexIp(_) => return Err(not_found()),
         };
-        let server = self.server_view();
+        let server = ServerView {
+            over_http,
+            ..self.server_view()
+        };
         let (mode, view) = match &target {
             None => (BootMode::Local, None),
             Some((target, mac)) => {
@@ -195,7 +226,7 @@ impl Provisioner {
                 self.event_later(
                     machine.id,
                     EventKind::TftpRequest,
-                    json!({"filename": path.as_str()}),
+                    via(json!({"filename": path.as_str()}), over_http),
                 )
                 .await;
                 if let Some(ip) = client {
@@ -231,7 +262,7 @@ impl Provisioner {
     /// a machine: one that fetched its boot config from it lately, else one whose interface
     /// has it as its static, reserved or leased address (so a bootloader, fetched before
     /// any config, is attributed too).
-    async fn file_served(&self, client: Option<IpAddr>, path: &SafePath) {
+    async fn file_served(&self, client: Option<IpAddr>, path: &SafePath, over_http: bool) {
         let Some(ip) = client else { return };
         let machine = match self.boot_clients.machine_of(ip) {
             Some(m) => Some(m),
@@ -241,7 +272,7 @@ impl Provisioner {
             self.event_later(
                 machine,
                 EventKind::TftpRequest,
-                json!({"filename": path.as_str(), "file": true}),
+                via(json!({"filename": path.as_str(), "file": true}), over_http),
             )
             .await;
         }
@@ -311,6 +342,7 @@ impl Provisioner {
         ServerView {
             boot_url: self.settings.boot_url(),
             tftp_server: self.settings.next_server.clone(),
+            over_http: false,
         }
     }
 

@@ -84,6 +84,31 @@ impl PowerRequest {
     }
 }
 
+/// The word of the API for a power state.
+fn power_word(state: PowerState) -> &'static str {
+    match state {
+        PowerState::On => "on",
+        PowerState::Off => "off",
+    }
+}
+
+/// The power state last seen of each machine (read from its BMC, or left by a power
+/// request), to tell the changes nobody asked us for.
+#[derive(Debug, Default)]
+pub struct PowerSeen {
+    seen: std::sync::Mutex<std::collections::HashMap<MachineId, PowerState>>,
+}
+
+impl PowerSeen {
+    /// Records `state` for `id`; returns the state seen before, if any.
+    pub fn observe(&self, id: MachineId, state: PowerState) -> Option<PowerState> {
+        self.seen
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, state)
+    }
+}
+
 /// What a client needs to open a machine's console.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConsoleTicket {
@@ -127,13 +152,38 @@ impl Provisioner {
             return Ok(PowerStatus::Unknown);
         };
         Ok(match with_deadline(&c.bmc, c.driver.power_status()).await {
-            Ok(PowerState::On) => PowerStatus::On,
-            Ok(PowerState::Off) => PowerStatus::Off,
+            Ok(state) => {
+                if let Some(before) = self.power_seen.observe(id, state)
+                    && before != state
+                {
+                    // Changed without us (the OS shut down, someone pressed the button).
+                    self.event_later(
+                        id,
+                        EventKind::PowerChange,
+                        json!({"power": power_word(state), "reason": "observed"}),
+                    )
+                    .await;
+                }
+                match state {
+                    PowerState::On => PowerStatus::On,
+                    PowerState::Off => PowerStatus::Off,
+                }
+            }
             Err(e) => {
                 tracing::warn!(machine_id = %id, bmc = %c.bmc.name, error = %e, "power status failed");
                 PowerStatus::BmcError(e.to_string())
             }
         })
+    }
+
+    /// Records the state a successful power request leaves the machine in, so that a later
+    /// read that differs is reported as an observed change.
+    fn power_expected(&self, id: MachineId, req: PowerRequest) {
+        let state = match req {
+            PowerRequest::Off => PowerState::Off,
+            _ => PowerState::On,
+        };
+        self.power_seen.observe(id, state);
     }
 
     async fn restart(&self, c: &Controlled) -> Result<()> {
@@ -200,6 +250,7 @@ impl Provisioner {
         if let Err(e) = self.apply_power(&c, req).await {
             return Err(self.bmc_failed(caller, id, req.as_str(), e).await);
         }
+        self.power_expected(id, req);
         self.event(
             id,
             Some(caller),
@@ -262,6 +313,7 @@ impl Provisioner {
             .await;
             return Err(self.bmc_failed(caller, id, "provision", e).await);
         }
+        self.power_expected(id, PowerRequest::PxeReboot);
         self.event(
             id,
             Some(caller),

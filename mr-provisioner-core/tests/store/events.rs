@@ -13,7 +13,6 @@ use serde_json::json;
 use super::fixtures::*;
 
 fn new_event(machine_id: MachineId, kind: EventKind, n: i64) -> NewEvent {
-    date: None,
     NewEvent {
         date: None,
         machine_id,
@@ -352,4 +351,32 @@ store_test!(huge_limits_mean_no_limit, |store| {
             .unwrap();
         assert_eq!(machines.len(), 1);
     }
+});
+
+store_test!(event_dated_when_it_happened, |store| {
+    let arm = arch(&*store, "arm64").await;
+    let m = machine(&*store, "m1", arm.id).await;
+    // A DHCP lease read after it was granted keeps its grant time, alone or in a batch.
+    let granted = mr_provisioner_core::model::to_micros(from_now(-90));
+    let e = store
+        .event_record(&NewEvent {
+            date: Some(granted),
+            ..NewEvent::system(m.id, EventKind::DhcpRequest, json!({"n": 1}))
+        })
+        .await
+        .unwrap();
+    assert_eq!(e.date, granted);
+    store
+        .event_record_many(&[
+            NewEvent {
+                date: Some(from_now(-60)),
+                ..NewEvent::system(m.id, EventKind::DhcpRequest, json!({"n": 2}))
+            },
+            NewEvent::system(m.id, EventKind::TftpRequest, json!({"n": 3})),
+        ])
+        .await
+        .unwrap();
+    let list = store.event_list(m.id, page(None, 10)).await.unwrap();
+    assert_eq!(list.len(), 3);
+    assert!(list[1].date < list[0].date - chrono::TimeDelta::seconds(50));
 });

@@ -96,6 +96,8 @@ pub(super) fn render(
     let server = context! {
         boot_url => ctx.server.boot_url.trim_end_matches('/'),
         tftp_server => ctx.server.tftp_server,
+        // Over HTTP, GRUB's `$root` is the HTTP device (and server) its prefix names.
+        file_root => if ctx.server.over_http { "($root)/boot" } else { "(tftp)" },
     };
     let mut text = tmpl
         .render(context! {

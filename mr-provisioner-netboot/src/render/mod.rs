@@ -120,6 +120,10 @@ pub struct ServerView {
     pub boot_url: String,
     /// The next-server (TFTP) address.
     pub tftp_server: String,
+    /// Whether the config is being fetched over HTTP (HTTP boot), so that GRUB loads the
+    /// kernel and initrd the same way: `($root)/boot/...` (the HTTP device of its prefix)
+    /// instead of `(tftp)/...`.
+    pub over_http: bool,
 }
 
 /// Everything a boot template is rendered from.
@@ -278,7 +282,7 @@ pub trait NetbootRenderer: Send + Sync {
 /// use mr_provisioner_netboot::render::{BootContext, BootMode, JinjaRenderer, NetbootRenderer, ServerView};
 ///
 /// let r = JinjaRenderer::new();
-/// let server = ServerView { boot_url: "http://10.0.0.1:5000/boot".into(), tftp_server: "10.0.0.1".into() };
+/// let server = ServerView { boot_url: "http://10.0.0.1:5000/boot".into(), tftp_server: "10.0.0.1".into(), over_http: false };
 /// let cfg = r.boot_config(Loader::Pxelinux, BootMode::Netboot, &BootContext { machine: None, server: &server }).unwrap();
 /// assert!(cfg.contains("LOCALBOOT -1"));
 /// ```

@@ -13,6 +13,7 @@ fn server() -> ServerView {
         // The trailing slash is dropped before rendering.
         boot_url: "http://10.0.0.1:5000/boot/".into(),
         tftp_server: "10.0.0.1".into(),
+        over_http: false,
     }
 }
 
@@ -263,3 +264,26 @@ fn snapshot_installer_autoyast() {
 
 mod overrides;
 mod sandbox_tests;
+
+#[test]
+fn grub_loads_the_kernel_the_way_its_config_came() {
+    let r = JinjaRenderer::new();
+    let m = base();
+    for (over_http, root) in [(false, "(tftp)/"), (true, "($root)/boot/")] {
+        let server = ServerView {
+            over_http,
+            ..server()
+        };
+        let ctx = BootContext {
+            machine: Some(&m),
+            server: &server,
+        };
+        let text = r
+            .boot_config(Loader::Grub, BootMode::Netboot, &ctx)
+            .unwrap();
+        let kernel = m.kernel.as_ref().unwrap().filename.as_str();
+        assert!(text.contains(&format!("linux {root}{kernel} ")), "{text}");
+        let initrd = m.initrd.as_ref().unwrap().filename.as_str();
+        assert!(text.contains(&format!("initrd {root}{initrd}")), "{text}");
+    }
+}

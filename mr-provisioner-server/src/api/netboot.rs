@@ -99,10 +99,18 @@ async fn http_boot(req: &Request, Data(state): Data<&AppState>) -> Response {
     let file = percent_decode(path);
     let client = req.remote_addr().as_socket_addr().map(|a| a.ip());
     let range = header_str(req.headers(), header::RANGE.as_str()).map(str::to_string);
-    match state.provisioner.boot_file(&file, client).await {
+    let mut resp = match state.provisioner.boot_file_via(&file, client, true).await {
         Ok(found) => respond(found, range.as_deref(), req.method() == Method::HEAD).await,
         Err(e) => failure(e),
-    }
+    };
+    // Firmware and bootloader HTTP clients make one request per connection, and GRUB 2.06
+    // waits for the server to close it: after a 404 (it probes for files that need not
+    // exist) it stalled for a minute on an open connection.
+    resp.headers_mut().insert(
+        header::CONNECTION,
+        header::HeaderValue::from_static("close"),
+    );
+    resp
 }
 
 /// Decodes `%XX` escapes (an invalid escape is kept as is). The decoded name goes through
@@ -182,7 +190,7 @@ async fn respond(found: BootFile, range: Option<&str>, head: bool) -> Response {
             };
             let mut builder = Response::builder()
                 .status(status)
-                .content_type("application/octet-stream")
+                .content_type(mr_provisioner_netboot::path::media_type(path.as_str()))
                 .header(header::ACCEPT_RANGES, "bytes")
                 .header(header::CONTENT_LENGTH, len);
             if status == StatusCode::PARTIAL_CONTENT {

@@ -89,7 +89,7 @@ if [ -n "$iface" ] && [ -n "$url" ]; then
   ip link set "$iface" up
   udhcpc -i "$iface" -s /udhcpc.sh -q -n -t 5 -T 2 >/dev/null 2>&1
   echo "MRP-LAB-PRESEED-BEGIN $url"
-  wget -q -T 10 -O - "$url"
+  timeout 30 wget -q -O - "$url"
   echo "MRP-LAB-PRESEED-END rc=$?"
 else
   echo "MRP-LAB-NO-PRESEED iface=$iface url=$url"
@@ -121,8 +121,6 @@ pub struct Artifacts {
     pub ldlinux: PathBuf,
     /// A monolithic GRUB EFI image whose prefix is `(tftp)/grub`.
     pub grub_tftp: PathBuf,
-    /// The same with the prefix `(http)/boot/grub`, for UEFI HTTP boot.
-    pub grub_http: PathBuf,
 }
 
 /// Runs `cmd` (at most `limit`), panicking with its output unless it succeeds.
@@ -139,6 +137,19 @@ fn run(cmd: &mut Command, limit: Duration) {
 
 fn program(name: &str) -> PathBuf {
     locate(name).unwrap_or_else(|| panic!("{name} is not installed (see docs/development.md)"))
+}
+
+/// Makes a monolithic GRUB EFI image at `out` whose prefix is `prefix` (where it reads its
+/// config and from which `$root` is set), with the network, TFTP and HTTP modules.
+pub fn grub_image(out: &Path, prefix: &str) {
+    run(
+        Command::new(program("grub-mkimage"))
+            .args(["-O", "x86_64-efi", "-o"])
+            .arg(out)
+            .args(["-p", prefix])
+            .args(GRUB_MODULES),
+        Duration::from_secs(60),
+    );
 }
 
 /// The newest `linux-image-<release>` that `linux-image-amd64` depends on.
@@ -193,20 +204,10 @@ impl Artifacts {
             );
         }
         let grub_tftp = cache.join("grubx64-tftp.efi");
-        let grub_http = cache.join("grubx64-http.efi");
-        for (out, prefix) in [(&grub_tftp, "(tftp)/grub"), (&grub_http, "(http)/boot/grub")] {
-            if !out.is_file() {
-                let part = out.with_extension("part");
-                run(
-                    Command::new(program("grub-mkimage"))
-                        .args(["-O", "x86_64-efi", "-o"])
-                        .arg(&part)
-                        .args(["-p", prefix])
-                        .args(GRUB_MODULES),
-                    Duration::from_secs(60),
-                );
-                std::fs::rename(&part, out).expect("publish the GRUB image");
-            }
+        if !grub_tftp.is_file() {
+            let part = grub_tftp.with_extension("part");
+            grub_image(&part, "(tftp)/grub");
+            std::fs::rename(&part, &grub_tftp).expect("publish the GRUB image");
         }
         Artifacts {
             kernel,
@@ -215,7 +216,6 @@ impl Artifacts {
             pxelinux,
             ldlinux,
             grub_tftp,
-            grub_http,
         }
     }
 

@@ -36,7 +36,7 @@ start_vm() {
     -name "$NAME" "${fw[@]}" -boot "$order" \
     -netdev "tap,id=n0,ifname=$TAP,script=no,downscript=no" "${nic[@]}" \
     -chardev "socket,id=ser0,host=127.0.0.1,port=$SOLPORT,server=on,wait=off,logfile=$D/serial.log,logappend=on" \
-    -serial chardev:ser0 -monitor "unix:$D/monitor.sock,server=on,wait=off" \
+    -serial chardev:ser0 -monitor "unix:$D/monitor.sock,server=on,wait=off" $QEMU_EXTRA \
     >> "$D/qemu.err" 2>&1 < /dev/null
 }
 stop_vm() {

@@ -23,6 +23,7 @@
 
 pub mod artifacts;
 pub mod chassis;
+pub mod world;
 
 use std::io::Write as _;
 use std::net::{Ipv4Addr, TcpListener};
@@ -114,6 +115,9 @@ pub struct BootLab {
     pub net: [u8; 3],
     /// The guests' files.
     pub artifacts: Artifacts,
+    /// GRUB for UEFI HTTP boot, its prefix naming this lab's server:
+    /// `(http,<bridge>:5000)/boot/grub` (UEFI HTTP boot tells GRUB no server of its own).
+    pub grub_http: PathBuf,
     /// The server's HTTP as the host reaches it (`http://127.0.0.1:PORT`).
     pub api: String,
     /// The server's HTTP as the guests reach it (`http://<bridge address>:5000`).
@@ -284,6 +288,7 @@ impl BootLab {
             ns,
             net,
             artifacts,
+            grub_http: PathBuf::new(),
             api: format!("http://127.0.0.1:{host_port}"),
             public_url,
             admin_password: opts.admin_password.clone(),
@@ -300,6 +305,11 @@ impl BootLab {
             guests: AtomicU32::new(0),
         };
         lab.network();
+        lab.grub_http = lab.dir.join("grubx64-http.efi");
+        artifacts::grub_image(
+            &lab.grub_http,
+            &format!("(http,{}:{HTTP_PORT})/boot/grub", lab.bridge_ip()),
+        );
         lab.kea_database().await;
         lab.router_advertisements().await;
         lab.serve(&opts).await;
@@ -393,9 +403,21 @@ impl BootLab {
         let url: reqwest::Url = self.postgres_url.parse().expect("PostgreSQL URL");
         let out = run_bounded(
             Command::new(locate("kea-admin").expect("kea-admin"))
-                .args(["db-init", "pgsql", "-h", url.host_str().unwrap_or("127.0.0.1")])
+                .args([
+                    "db-init",
+                    "pgsql",
+                    "-h",
+                    url.host_str().unwrap_or("127.0.0.1"),
+                ])
                 .args(["-P", &url.port().unwrap_or(5432).to_string()])
-                .args(["-u", if url.username().is_empty() { "postgres" } else { url.username() }])
+                .args([
+                    "-u",
+                    if url.username().is_empty() {
+                        "postgres"
+                    } else {
+                        url.username()
+                    },
+                ])
                 .args(["-n", &self.kea_db])
                 .env("PATH", PATH),
             Duration::from_secs(60),
@@ -466,6 +488,7 @@ next_server = "{bridge}"
 hosts_database_url = "{kea}"
 leases_database_url = "{kea}"
 check_interval_secs = {interval}
+http_boot = true
 [tools]
 ipmitool = "{ipmitool}"
 "#,
@@ -569,7 +592,8 @@ ipmitool = "{ipmitool}"
     /// uploaded bootloaders, relative to the TFTP root), the databases are the lab's.
     pub async fn start_kea(&self, bios_loader: &str, uefi_loader: &str) {
         let prefix = format!("{}.{}.{}.", self.net[0], self.net[1], self.net[2]);
-        let text = crate::dhcp_lab::strip_json_comments(&KEA_EXAMPLE.replace(KEA_EXAMPLE_PREFIX, &prefix));
+        let text =
+            crate::dhcp_lab::strip_json_comments(&KEA_EXAMPLE.replace(KEA_EXAMPLE_PREFIX, &prefix));
         let mut conf: Value = serde_json::from_str(&text).expect("the Kea example is JSON");
         let d = &mut conf["Dhcp4"];
         d["interfaces-config"]["interfaces"] = json!(["br0"]);
@@ -650,6 +674,11 @@ ipmitool = "{ipmitool}"
 
     /// A new guest with its BMC running (and the guest off).
     pub async fn guest(&self, name: &str, firmware: Firmware) -> Guest {
+        self.guest_with(name, firmware, "").await
+    }
+
+    /// The same with more QEMU arguments (split on spaces), e.g. firmware settings.
+    pub async fn guest_with(&self, name: &str, firmware: Firmware, qemu_extra: &str) -> Guest {
         let g = self.guests.fetch_add(1, Ordering::Relaxed);
         assert!(g < 200, "too many guests");
         let mac = format!("52:54:00:77:{:02x}:{:02x}", self.net[2], g + 1);
@@ -665,7 +694,7 @@ ipmitool = "{ipmitool}"
         let env = format!(
             "NAME={name}\nMAC={mac}\nTAP={tap}\nSOLPORT={sol_port}\nFIRMWARE={}\n\
              QEMU={}\nOVMF_CODE=/usr/share/OVMF/OVMF_CODE_4M.fd\n\
-             OVMF_VARS=/usr/share/OVMF/OVMF_VARS_4M.fd\nPATH={PATH}\n",
+             OVMF_VARS=/usr/share/OVMF/OVMF_VARS_4M.fd\nPATH={PATH}\nQEMU_EXTRA='{qemu_extra}'\n",
             firmware.as_str(),
             locate("qemu-system-x86_64").expect("qemu").display()
         );
@@ -715,7 +744,18 @@ ipmitool = "{ipmitool}"
         loop {
             let out = run_bounded(
                 self.command(locate("ipmitool").expect("ipmitool"))
-                    .args(["-I", "lanplus", "-C", "3", "-N", "1", "-R", "1", "-H", "127.0.0.1"])
+                    .args([
+                        "-I",
+                        "lanplus",
+                        "-C",
+                        "3",
+                        "-N",
+                        "1",
+                        "-R",
+                        "1",
+                        "-H",
+                        "127.0.0.1",
+                    ])
                     .args(["-p", &bmc_port.to_string(), "-U", "admin", "-E"])
                     .args(["chassis", "power", "status"])
                     .env("IPMI_PASSWORD", chassis::BMC_PASSWORD),
@@ -844,9 +884,16 @@ pub struct Guest {
 impl Guest {
     /// Everything the guest's serial port printed (firmware, bootloader, kernel, init), as
     /// QEMU logged it.
+    /// Terminal escape sequences are left out: the BIOS screen copied by sgabios moves the
+    /// cursor before every character.
     pub fn serial(&self) -> String {
         let bytes = std::fs::read(self.dir.join("serial.log")).unwrap_or_default();
-        String::from_utf8_lossy(&bytes).into_owned()
+        strip_escapes(&String::from_utf8_lossy(&bytes))
+    }
+
+    /// The file QEMU logs the serial port to.
+    pub fn serial_path(&self) -> PathBuf {
+        self.dir.join("serial.log")
     }
 
     /// What the chassis program was asked, with times.
@@ -918,10 +965,38 @@ impl Guest {
     }
 }
 
+/// The time of the newest source file of the server and the library crates.
+fn newest_source() -> Option<std::time::SystemTime> {
+    fn walk(dir: &Path, newest: &mut Option<std::time::SystemTime>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let path = e.path();
+            if path.is_dir() {
+                walk(&path, newest);
+            } else if let Ok(t) = e.metadata().and_then(|m| m.modified()) {
+                *newest = (*newest).max(Some(t));
+            }
+        }
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut newest = None;
+    for krate in [
+        "mr-provisioner-core",
+        "mr-provisioner-ipmi",
+        "mr-provisioner-netboot",
+        "mr-provisioner-server",
+    ] {
+        walk(&root.join(krate).join("src"), &mut newest);
+    }
+    newest
+}
+
 /// The `mr-provisioner` binary of this build: `MRP_LAB_SERVER_BIN` if set, else the one
 /// beside this test binary's profile directory (`target/<profile>/mr-provisioner`), built
-/// with `cargo build` first when it is missing (`cargo test --workspace` builds it anyway;
-/// `cargo test -p mr-provisioner-tests` does not).
+/// with `cargo build` first when it is missing or older than a source file of the crates
+/// (`cargo test --workspace` builds it anyway; `cargo test -p mr-provisioner-tests` does not).
 pub fn server_binary() -> PathBuf {
     if let Some(p) = std::env::var_os("MRP_LAB_SERVER_BIN") {
         return PathBuf::from(p);
@@ -934,19 +1009,23 @@ pub fn server_binary() -> PathBuf {
         .expect("a profile directory")
         .to_path_buf();
     let bin = profile_dir.join("mr-provisioner");
-    let stale = match (std::fs::metadata(&bin), std::fs::metadata(&exe)) {
-        (Ok(b), Ok(e)) => match (b.modified(), e.modified()) {
-            (Ok(b), Ok(e)) => b < e,
-            _ => false,
-        },
-        _ => true,
+    let built = std::fs::metadata(&bin).and_then(|m| m.modified()).ok();
+    let stale = match built {
+        None => true,
+        Some(built) => newest_source().is_some_and(|src| src > built),
     };
     if stale {
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let release = profile_dir.file_name().is_some_and(|n| n == "release");
         let mut cmd = Command::new(cargo);
-        cmd.args(["build", "-p", "mr-provisioner-server", "--bin", "mr-provisioner"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"));
+        cmd.args([
+            "build",
+            "-p",
+            "mr-provisioner-server",
+            "--bin",
+            "mr-provisioner",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
         if release {
             cmd.arg("--release");
         }
@@ -967,4 +1046,38 @@ pub fn default_cache() -> PathBuf {
     std::env::var_os("MRP_LAB_CACHE")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/boot-lab-cache"))
+}
+
+/// `text` without ANSI escape sequences (`ESC [ params final`, and two-character `ESC x`).
+pub fn strip_escapes(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\u{1b}' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('[') => {
+                for c in chars.by_ref() {
+                    if ('\u{40}'..='\u{7e}').contains(&c) {
+                        break;
+                    }
+                }
+            }
+            Some(_) | None => {}
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn escapes_are_stripped() {
+        assert_eq!(
+            super::strip_escapes("\u{1b}[1;2HN\u{1b}[1;3Ho\u{1b}[2J!\u{1b}c."),
+            "No!."
+        );
+    }
 }
