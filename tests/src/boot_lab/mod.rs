@@ -1057,15 +1057,13 @@ pub fn strip_escapes(text: &str) -> String {
             out.push(c);
             continue;
         }
-        match chars.next() {
-            Some('[') => {
-                for c in chars.by_ref() {
-                    if ('\u{40}'..='\u{7e}').contains(&c) {
-                        break;
-                    }
+        // `ESC [ ... final`; any other escape is two characters.
+        if chars.next() == Some('[') {
+            for c in chars.by_ref() {
+                if ('\u{40}'..='\u{7e}').contains(&c) {
+                    break;
                 }
             }
-            Some(_) | None => {}
         }
     }
     out

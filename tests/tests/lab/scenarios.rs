@@ -79,12 +79,12 @@ fn tail(text: &str, n: usize) -> String {
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
+/// An event looked for: its type, a predicate on its info, and what it stands for.
+type Wanted<'a> = (&'a str, &'a dyn Fn(&Value) -> bool, &'a str);
+
 /// Checks that `events` hold, in this order, an event matching each of `wanted`
 /// (`(type, predicate on info, what)`), with anything between them.
-fn assert_in_order(
-    events: &[(String, Value, String)],
-    wanted: &[(&str, &dyn Fn(&Value) -> bool, &str)],
-) {
+fn assert_in_order(events: &[(String, Value, String)], wanted: &[Wanted<'_>]) {
     let mut at = 0;
     for (kind, pred, what) in wanted {
         match events[at..]
