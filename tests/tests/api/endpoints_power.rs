@@ -287,14 +287,36 @@ server_test!(provision_flow, |s| {
             })
         }]
     );
-    let (kind, info, user) = last_event(s, &w).await;
-    assert_eq!(
-        (kind, info, user.as_deref()),
-        (
-            EventKind::StateChange,
-            json!({"state": "provisioning", "reason": "api"}),
-            Some("alice")
+    // The state change, then the power-on it caused (newest first).
+    let events = s
+        .store
+        .event_list(
+            w.m1.id,
+            Page {
+                before: None,
+                limit: 2,
+            },
         )
+        .await
+        .unwrap();
+    let got: Vec<_> = events
+        .iter()
+        .map(|e| (e.kind, e.info.clone(), e.username.as_deref()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                EventKind::PowerChange,
+                json!({"power": "pxe_reboot", "reason": "provision"}),
+                Some("alice")
+            ),
+            (
+                EventKind::StateChange,
+                json!({"state": "provisioning", "reason": "api"}),
+                Some("alice")
+            ),
+        ]
     );
     // A running machine is reset instead; admins may too.
     sim.clear_calls();
@@ -403,8 +425,8 @@ server_test!(provision_errors, |s| {
         .await
         .assert_error(404, "InvalidUsage", Some("machine not found"));
     assert!(sim.calls().is_empty());
-    // A BMC failure after the checks: 500, the state stays `provisioning` (documented), and
-    // the failure is an event.
+    // A BMC failure after the checks: 500, the machine in `error` (the state says the
+    // provision did not start), and the failure is an event.
     sim.fail_next(
         1,
         BmcError::Failed {
@@ -415,9 +437,11 @@ server_test!(provision_errors, |s| {
     r.assert_error(500, "BMCError", None);
     assert_eq!(
         s.store.machine_get(w.m1.id).await.unwrap().state,
-        MachineState::Provisioning
+        MachineState::Error
     );
     assert_eq!(last_event(s, &w).await.0, EventKind::BmcError);
+    let r = s.get_as(&state, &w.alice_t).await;
+    assert_eq!(r.json, json!({"state": "error"}));
 });
 
 server_test!(console, |s| {
