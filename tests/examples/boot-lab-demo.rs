@@ -103,21 +103,6 @@ async fn main() -> anyhow::Result<()> {
 /// A machine for `name` with the lab's kernel and initrd, netboot on, ready to PXE-boot.
 async fn ready(w: &World, name: &str, firmware: Firmware) -> anyhow::Result<Booted> {
     let m = w.machine(name, firmware).await;
-    let r = w
-        .call(
-            Method::PUT,
-            &format!("/api/v1/machine/{}", m.machine_id),
-            &m.token,
-            Some(json!({
-                "kernel_id": w.kernel["id"],
-                "initrd_id": w.initrd["id"],
-                "kernel_opts": "console=ttyS0,115200",
-                "netboot_enabled": true,
-            })),
-        )
-        .await;
-    if r.status != 200 {
-        bail!("{name}: {} {}", r.status, r.text);
-    }
+    w.choose_images(&m, "console=ttyS0,115200", None).await;
     Ok(m)
 }

@@ -149,7 +149,7 @@ pub fn run_bounded(cmd: &mut Command, limit: Duration) -> Output {
 }
 
 /// `ip ARGS`, which must succeed within 10 s.
-fn ip(args: &[&str]) -> String {
+pub(crate) fn ip(args: &[&str]) -> String {
     let out = run_bounded(
         Command::new(locate("ip").unwrap_or_else(|| "ip".into()))
             .args(args)

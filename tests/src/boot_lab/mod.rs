@@ -36,7 +36,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::dhcp_lab::{Daemon, is_root, locate, run_bounded};
+use crate::dhcp_lab::{Daemon, ip, is_root, locate, run_bounded};
 pub use artifacts::{Artifacts, MARKER, POWEROFF, PRESEED_BEGIN, PRESEED_END};
 
 /// The server's HTTP port inside the namespace.
@@ -138,23 +138,6 @@ pub struct BootLab {
     daemons: Mutex<Vec<Daemon>>,
     janitor: Mutex<Option<(Child, ChildStdin)>>,
     guests: AtomicU32,
-}
-
-/// `ip ARGS`, which must succeed within 10 s.
-fn ip(args: &[&str]) -> String {
-    let out = run_bounded(
-        Command::new(locate("ip").unwrap_or_else(|| "ip".into()))
-            .args(args)
-            .env("PATH", PATH),
-        Duration::from_secs(10),
-    );
-    assert!(
-        out.status.success(),
-        "ip {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Kills the QEMU processes of `dir`'s guests, deletes the namespace `ns` and drops the Kea
@@ -742,25 +725,7 @@ ipmitool = "{ipmitool}"
         // The BMC answers once it listens.
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
-            let out = run_bounded(
-                self.command(locate("ipmitool").expect("ipmitool"))
-                    .args([
-                        "-I",
-                        "lanplus",
-                        "-C",
-                        "3",
-                        "-N",
-                        "1",
-                        "-R",
-                        "1",
-                        "-H",
-                        "127.0.0.1",
-                    ])
-                    .args(["-p", &bmc_port.to_string(), "-U", "admin", "-E"])
-                    .args(["chassis", "power", "status"])
-                    .env("IPMI_PASSWORD", chassis::BMC_PASSWORD),
-                Duration::from_secs(10),
-            );
+            let out = self.ipmitool(bmc_port, &["chassis", "power", "status"]);
             if out.status.success() {
                 break;
             }
@@ -772,6 +737,18 @@ ipmitool = "{ipmitool}"
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         guest
+    }
+
+    /// Runs `ipmitool ARGS` against the lab BMC on `port` (in the namespace, as the server
+    /// does; the password through the environment), at most 20 s.
+    pub fn ipmitool(&self, port: u16, args: &[&str]) -> std::process::Output {
+        run_bounded(
+            self.command(locate("ipmitool").expect("ipmitool"))
+                .args(crate::ipmi_sim::ipmitool_base(port))
+                .args(args)
+                .env("IPMI_PASSWORD", chassis::BMC_PASSWORD),
+            Duration::from_secs(20),
+        )
     }
 
     /// Stops the lab (also done on drop, and by the janitor when the process ends).

@@ -251,6 +251,27 @@ impl World {
         }
     }
 
+    /// The engineer points their machine at the lab's kernel and initrd, with `opts` and the
+    /// installer config `preseed`, netboot on (through `PUT /api/v1/machine/{id}`, as the
+    /// original's clients do).
+    pub async fn choose_images(&self, m: &Booted, opts: &str, preseed: Option<i64>) {
+        let r = self
+            .call(
+                Method::PUT,
+                &format!("/api/v1/machine/{}", m.machine_id),
+                &m.token,
+                Some(json!({
+                    "kernel_id": self.kernel["id"],
+                    "initrd_id": self.initrd["id"],
+                    "kernel_opts": opts,
+                    "preseed_id": preseed,
+                    "netboot_enabled": true,
+                })),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+
     /// A token of `user`, made with the CLI (as an admin hands one out).
     async fn token_of(&self, user: &str) -> String {
         let out = crate::dhcp_lab::run_bounded(

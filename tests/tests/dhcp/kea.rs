@@ -24,36 +24,6 @@ const EXAMPLE_PREFIX: &str = "192.168.10.";
 /// directory, which is the same from every network namespace.
 const POSTGRES_SOCKET_DIR: &str = "/var/run/postgresql";
 
-/// `text` without its `//` comments (outside strings), which Kea accepts and JSON does not.
-fn strip_comments(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    let mut in_string = false;
-    while let Some(c) = chars.next() {
-        if in_string {
-            out.push(c);
-            match c {
-                '\\' => out.extend(chars.next()),
-                '"' => in_string = false,
-                _ => {}
-            }
-        } else if c == '/' && chars.peek() == Some(&'/') {
-            for c in chars.by_ref() {
-                if c == '\n' {
-                    out.push('\n');
-                    break;
-                }
-            }
-        } else {
-            if c == '"' {
-                in_string = true;
-            }
-            out.push(c);
-        }
-    }
-    out
-}
-
 /// The port in a `postgres://user@host:port/db` URL (5432 when it names none).
 fn postgres_port(url: &str) -> u16 {
     let authority = url
@@ -78,7 +48,9 @@ fn for_link(link: &DhcpLink, db: &KeaTestDb) -> Value {
         EXAMPLE.contains(EXAMPLE_PREFIX),
         "the example no longer uses {EXAMPLE_PREFIX}x: update this test"
     );
-    let text = strip_comments(&EXAMPLE.replace(EXAMPLE_PREFIX, &link.prefix()));
+    let text = mr_provisioner_tests::dhcp_lab::strip_json_comments(
+        &EXAMPLE.replace(EXAMPLE_PREFIX, &link.prefix()),
+    );
     let mut conf: Value = serde_json::from_str(&text)
         .unwrap_or_else(|e| panic!("the Kea example is not JSON once comments are gone: {e}"));
     let d = &mut conf["Dhcp4"];

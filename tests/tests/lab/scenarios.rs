@@ -19,26 +19,6 @@ fn kernel_opts(tag: &str) -> String {
     format!("console=ttyS0,115200 mrp.lab={tag}")
 }
 
-/// The engineer points their machine at the lab's kernel and initrd, with `opts`, netboot
-/// on (through `PUT /api/v1/machine/{id}`, as the original's clients do).
-async fn choose_images(w: &World, m: &Booted, opts: &str, preseed: Option<i64>) {
-    let r = w
-        .call(
-            Method::PUT,
-            &format!("/api/v1/machine/{}", m.machine_id),
-            &m.token,
-            Some(json!({
-                "kernel_id": w.kernel["id"],
-                "initrd_id": w.initrd["id"],
-                "kernel_opts": opts,
-                "preseed_id": preseed,
-                "netboot_enabled": true,
-            })),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
-}
-
 /// Waits for the marker line; returns its line.
 async fn marker(w: &World, m: &Booted, name: &str, start: Instant) -> String {
     let log = match m
@@ -149,7 +129,7 @@ async fn network_boot(
     let start = Instant::now();
     let m = w.machine_with(name, firmware, subarch, qemu_extra).await;
     let opts = kernel_opts(name);
-    choose_images(w, &m, &opts, None).await;
+    w.choose_images(&m, &opts, None).await;
     step(
         name,
         "set up (BMC, machine, interface, engineer, images)",
@@ -286,7 +266,7 @@ fn uefi_http_boot_loads_grub_over_http() {
                  -fw_cfg name=opt/org.tianocore/IPv6PXESupport,string=n",
             )
             .await;
-        choose_images(w, &m, &kernel_opts(name), None).await;
+        w.choose_images(&m, &kernel_opts(name), None).await;
         let r = w
             .call(
                 Method::POST,
@@ -412,7 +392,7 @@ fn provision_flow() {
             .await;
         assert_eq!(p.status, 201, "{}", p.text);
         let opts = kernel_opts(name);
-        choose_images(w, &m, &opts, p.json["id"].as_i64()).await;
+        w.choose_images(&m, &opts, p.json["id"].as_i64()).await;
         step(name, "set up", start);
 
         let start = Instant::now();
@@ -531,7 +511,7 @@ fn netboot_off_boots_locally() {
         let name = "local-1";
         let start = Instant::now();
         let m = w.machine(name, Firmware::Bios).await;
-        choose_images(w, &m, &kernel_opts(name), None).await;
+        w.choose_images(&m, &kernel_opts(name), None).await;
         let r = w
             .call(
                 Method::PUT,
@@ -627,56 +607,14 @@ fn unknown_mac_is_discovered_and_not_netbooted() {
         let start = Instant::now();
         let g = w.lab.guest(name, Firmware::Bios).await;
         // Nobody told us about this machine: someone powers it on at its BMC.
-        let out = mr_provisioner_tests::dhcp_lab::run_bounded(
-            w.lab
-                .command("ipmitool")
-                .args([
-                    "-I",
-                    "lanplus",
-                    "-C",
-                    "3",
-                    "-H",
-                    "127.0.0.1",
-                    "-p",
-                    &g.bmc_port.to_string(),
-                ])
-                .args(["-U", "admin", "-E", "chassis", "bootdev", "pxe"])
-                .env(
-                    "IPMI_PASSWORD",
-                    mr_provisioner_tests::boot_lab::chassis::BMC_PASSWORD,
-                ),
-            Duration::from_secs(20),
-        );
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let out = mr_provisioner_tests::dhcp_lab::run_bounded(
-            w.lab
-                .command("ipmitool")
-                .args([
-                    "-I",
-                    "lanplus",
-                    "-C",
-                    "3",
-                    "-H",
-                    "127.0.0.1",
-                    "-p",
-                    &g.bmc_port.to_string(),
-                ])
-                .args(["-U", "admin", "-E", "chassis", "power", "on"])
-                .env(
-                    "IPMI_PASSWORD",
-                    mr_provisioner_tests::boot_lab::chassis::BMC_PASSWORD,
-                ),
-            Duration::from_secs(20),
-        );
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        for args in [["chassis", "bootdev", "pxe"], ["chassis", "power", "on"]] {
+            let out = w.lab.ipmitool(g.bmc_port, &args);
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
         // Kea's lease is read at the next pass: the MAC shows as discovered.
         let deadline = Instant::now() + BOOT_LIMIT;
         let found = loop {
