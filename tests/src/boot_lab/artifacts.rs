@@ -64,12 +64,12 @@ const GRUB_MODULES: &[&str] = &[
 
 /// `/init` of the initramfs (busybox sh).
 const INIT: &str = r#"#!/bin/busybox sh
+/bin/busybox mount -t proc proc /proc
+echo "MRP-LAB-MARKER: booted $(/bin/busybox uname -r) cmdline=$(/bin/busybox cat /proc/cmdline)"
 /bin/busybox --install -s /bin
 export PATH=/bin
-mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev 2>/dev/null
-echo "MRP-LAB-MARKER: booted $(uname -r) cmdline=$(cat /proc/cmdline)"
 while read -r m; do insmod "/modules/$m" 2>/dev/null; done < /modules/order
 ip link set lo up
 url=
@@ -113,7 +113,7 @@ pub struct Artifacts {
     pub kernel: PathBuf,
     /// Its release (`6.1.0-57-amd64`).
     pub release: String,
-    /// The initramfs (an uncompressed newc cpio archive).
+    /// The initramfs (a gzip-compressed newc cpio archive).
     pub initrd: PathBuf,
     /// pxelinux's first stage, from Debian's `pxelinux` package.
     pub pxelinux: PathBuf,
@@ -190,9 +190,15 @@ impl Artifacts {
         let kernel = kernel_dir.join(format!("boot/vmlinuz-{release}"));
         assert!(kernel.is_file(), "{} is missing", kernel.display());
 
-        let initrd = cache.join("initrd.cpio");
+        // Compressed (as Debian's are): GRUB fetches it over TFTP in 1 KiB blocks.
+        let cpio = cache.join("initrd.cpio");
         let modules = kernel_dir.join(format!("lib/modules/{release}"));
-        std::fs::write(&initrd, initramfs(&modules)).expect("write the initramfs");
+        std::fs::write(&cpio, initramfs(&modules)).expect("write the initramfs");
+        run(
+            Command::new(program("gzip")).args(["-9", "-f", "-n"]).arg(&cpio),
+            Duration::from_secs(60),
+        );
+        let initrd = cache.join("initrd.cpio.gz");
 
         let pxelinux = PathBuf::from("/usr/lib/PXELINUX/pxelinux.0");
         let ldlinux = PathBuf::from("/usr/lib/syslinux/modules/bios/ldlinux.c32");
