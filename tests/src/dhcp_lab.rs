@@ -204,15 +204,15 @@ pub(crate) fn netns_add(name: &str) {
     }
 }
 
-/// Deletes the namespaces of test links whose process is gone (killed before it could
-/// clean up).
-fn remove_stale_namespaces() {
+/// Deletes the namespaces named `<prefix><pid>-...` whose process is gone (killed before it
+/// could clean up).
+pub(crate) fn remove_stale_namespaces(prefix: &str) {
     let Ok(entries) = std::fs::read_dir("/run/netns") else {
         return;
     };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(rest) = name.strip_prefix(NETNS_PREFIX) else {
+        let Some(rest) = name.strip_prefix(prefix) else {
             continue;
         };
         let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
@@ -354,7 +354,7 @@ impl DhcpLink {
     /// is not root or `ip` is missing.
     pub fn create() -> Option<DhcpLink> {
         find_program("ip")?;
-        remove_stale_namespaces();
+        remove_stale_namespaces(NETNS_PREFIX);
         let pid = std::process::id();
         let n = LINKS.fetch_add(1, Ordering::Relaxed);
         let server_ns = format!("{NETNS_PREFIX}{pid}-{n}-s");

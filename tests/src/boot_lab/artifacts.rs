@@ -195,7 +195,9 @@ impl Artifacts {
         let modules = kernel_dir.join(format!("lib/modules/{release}"));
         std::fs::write(&cpio, initramfs(&modules)).expect("write the initramfs");
         run(
-            Command::new(program("gzip")).args(["-9", "-f", "-n"]).arg(&cpio),
+            Command::new(program("gzip"))
+                .args(["-9", "-f", "-n"])
+                .arg(&cpio),
             Duration::from_secs(60),
         );
         let initrd = cache.join("initrd.cpio.gz");

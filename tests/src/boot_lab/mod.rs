@@ -154,31 +154,6 @@ rm -rf "$dir"
 exit 0
 "#;
 
-/// Deletes the namespaces of labs whose process is gone.
-fn remove_stale_namespaces() {
-    let Ok(entries) = std::fs::read_dir("/run/netns") else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(rest) = name.strip_prefix(NETNS_PREFIX) else {
-            continue;
-        };
-        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
-            continue;
-        };
-        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
-            eprintln!("deleting the lab namespace {name} of the dead process {pid}");
-            let _ = run_bounded(
-                Command::new(locate("ip").unwrap_or_else(|| "ip".into()))
-                    .args(["netns", "del", &name])
-                    .env("PATH", PATH),
-                Duration::from_secs(10),
-            );
-        }
-    }
-}
-
 /// A new HTTP client (one per call: a lab outlives the runtimes of the tests that share it,
 /// and a client's connections belong to the runtime that made them).
 fn client() -> reqwest::Client {
@@ -229,7 +204,7 @@ impl BootLab {
         if let Some(why) = missing() {
             panic!("{why}");
         }
-        remove_stale_namespaces();
+        crate::dhcp_lab::remove_stale_namespaces(NETNS_PREFIX);
         let artifacts = artifacts::Artifacts::prepare(&opts.cache);
         let n = LABS.fetch_add(1, Ordering::Relaxed);
         let pid = std::process::id();

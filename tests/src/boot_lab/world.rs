@@ -272,6 +272,20 @@ impl World {
         assert_eq!(r.status, 200, "{}", r.text);
     }
 
+    /// `POST /api/v1/machine/{id}/power` as the machine's engineer, which must be accepted
+    /// (202).
+    pub async fn power(&self, m: &Booted, state: &str) {
+        let r = self
+            .call(
+                Method::POST,
+                &format!("/api/v1/machine/{}/power", m.machine_id),
+                &m.token,
+                Some(json!({ "state": state })),
+            )
+            .await;
+        assert_eq!(r.status, 202, "{state}: {}", r.text);
+    }
+
     /// A token of `user`, made with the CLI (as an admin hands one out).
     async fn token_of(&self, user: &str) -> String {
         let out = crate::dhcp_lab::run_bounded(

@@ -136,15 +136,7 @@ async fn network_boot(
         start,
     );
     let start = Instant::now();
-    let r = w
-        .call(
-            Method::POST,
-            &format!("/api/v1/machine/{}/power", m.machine_id),
-            &m.token,
-            Some(json!({"state": "pxe_reboot"})),
-        )
-        .await;
-    assert_eq!(r.status, 202, "{}", r.text);
+    w.power(&m, "pxe_reboot").await;
     step(name, "power on (pxe_reboot answered)", start);
     assert_eq!(m.guest.boot_device(), "pxe", "{}", m.guest.chassis_log());
     let line = marker(w, &m, name, start).await;
@@ -267,15 +259,7 @@ fn uefi_http_boot_loads_grub_over_http() {
             )
             .await;
         w.choose_images(&m, &kernel_opts(name), None).await;
-        let r = w
-            .call(
-                Method::POST,
-                &format!("/api/v1/machine/{}/power", m.machine_id),
-                &m.token,
-                Some(json!({"state": "pxe_reboot"})),
-            )
-            .await;
-        assert_eq!(r.status, 202, "{}", r.text);
+        w.power(&m, "pxe_reboot").await;
         let loader = w.uefi_http_loader["name"]
             .as_str()
             .expect("loader")
@@ -341,15 +325,7 @@ fn uefi_http_boot_loads_grub_over_http() {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
         step(name, "GRUB reads /boot/grub/", start);
-        let r = w
-            .call(
-                Method::POST,
-                &format!("/api/v1/machine/{}/power", m.machine_id),
-                &m.token,
-                Some(json!({"state": "off"})),
-            )
-            .await;
-        assert_eq!(r.status, 202, "{}", r.text);
+        w.power(&m, "off").await;
         m.guest
             .wait_off(Duration::from_secs(30))
             .await
@@ -521,15 +497,7 @@ fn netboot_off_boots_locally() {
             )
             .await;
         assert_eq!(r.status, 200, "{}", r.text);
-        let r = w
-            .call(
-                Method::POST,
-                &format!("/api/v1/machine/{}/power", m.machine_id),
-                &m.token,
-                Some(json!({"state": "pxe_reboot"})),
-            )
-            .await;
-        assert_eq!(r.status, 202, "{}", r.text);
+        w.power(&m, "pxe_reboot").await;
         // pxelinux gets the local-boot config (LOCALBOOT -1): back to the BIOS, which finds
         // no other boot device.
         let mac_dashes = m.guest.mac.replace(':', "-");
@@ -584,15 +552,7 @@ fn netboot_off_boots_locally() {
             .expect("GET /tftp/");
         let text = r.text().await.unwrap_or_default();
         assert!(text.contains("LOCALBOOT"), "{text}");
-        let r = w
-            .call(
-                Method::POST,
-                &format!("/api/v1/machine/{}/power", m.machine_id),
-                &m.token,
-                Some(json!({"state": "off"})),
-            )
-            .await;
-        assert_eq!(r.status, 202, "{}", r.text);
+        w.power(&m, "off").await;
         m.guest
             .wait_off(Duration::from_secs(30))
             .await
