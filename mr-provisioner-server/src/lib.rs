@@ -20,6 +20,7 @@
 
 mod api;
 pub mod config;
+pub mod http_server;
 pub mod logging;
 pub mod state;
 pub mod tasks;

@@ -72,12 +72,12 @@ const ADDRESS_BOOK_AGE: Duration = Duration::from_secs(5);
 /// file is served to an address that fetched no config (a bootloader is fetched first).
 #[derive(Debug, Default)]
 pub struct AddressBook {
-    book: Mutex<Option<(Instant, HashMap<std::net::Ipv4Addr, MachineId>)>>,
+    book: Mutex<Option<(Instant, HashMap<std::net::Ipv4Addr, (MachineId, MacAddr)>)>>,
 }
 
 impl AddressBook {
     /// `Some(machine or None)` while the book is fresh; `None` when it must be read.
-    fn lookup(&self, ip: std::net::Ipv4Addr) -> Option<Option<MachineId>> {
+    fn lookup(&self, ip: std::net::Ipv4Addr) -> Option<Option<(MachineId, MacAddr)>> {
         let book = self.book.lock().unwrap_or_else(|e| e.into_inner());
         match &*book {
             Some((at, map)) if at.elapsed() < ADDRESS_BOOK_AGE => Some(map.get(&ip).copied()),
@@ -85,7 +85,7 @@ impl AddressBook {
         }
     }
 
-    fn replace(&self, map: HashMap<std::net::Ipv4Addr, MachineId>) {
+    fn replace(&self, map: HashMap<std::net::Ipv4Addr, (MachineId, MacAddr)>) {
         *self.book.lock().unwrap_or_else(|e| e.into_inner()) = Some((Instant::now(), map));
     }
 
@@ -201,6 +201,16 @@ impl Provisioner {
             };
         };
         let target = match request.key {
+            // GRUB started by UEFI HTTP boot knows no MAC of its own (the firmware tells it
+            // none), so it asks for its default config: over HTTP, the address it asks from
+            // says which machine it is.
+            ConfigKey::Default if over_http && request.loader == Loader::Grub => match client {
+                Some(ip) => match self.machine_at(ip).await {
+                    Some((_, mac)) => self.store.machine_boot_by_mac(mac).await?.map(|t| (t, mac)),
+                    None => None,
+                },
+                None => None,
+            },
             ConfigKey::Default => None,
             ConfigKey::Mac(octets) => {
                 let mac = MacAddr(octets);
@@ -266,7 +276,7 @@ impl Provisioner {
         let Some(ip) = client else { return };
         let machine = match self.boot_clients.machine_of(ip) {
             Some(m) => Some(m),
-            None => self.machine_at(ip).await,
+            None => self.machine_at(ip).await.map(|(m, _)| m),
         };
         if let Some(machine) = machine {
             self.event_later(
@@ -278,10 +288,10 @@ impl Provisioner {
         }
     }
 
-    /// The machine whose interface has `ip` (static, reserved, or leased), from an address
-    /// book read again at most every [`ADDRESS_BOOK_AGE`]; `None` on a store error (an
-    /// event is not worth failing a boot for).
-    async fn machine_at(&self, ip: IpAddr) -> Option<MachineId> {
+    /// The machine whose interface has `ip` (static, reserved, or leased), with that
+    /// interface's MAC, from an address book read again at most every [`ADDRESS_BOOK_AGE`];
+    /// `None` on a store error (an event is not worth failing a boot for).
+    async fn machine_at(&self, ip: IpAddr) -> Option<(MachineId, MacAddr)> {
         let IpAddr::V4(v4) = ip else { return None };
         if let Some(found) = self.address_book.lookup(v4) {
             return found;
@@ -300,12 +310,12 @@ impl Provisioner {
                 let mut book = HashMap::new();
                 for lease in &leases {
                     if let (Some(addr), Some(m)) = (lease.ipv4, by_mac.get(&lease.mac)) {
-                        book.insert(addr, *m);
+                        book.insert(addr, (*m, lease.mac));
                     }
                 }
-                for (_, t) in &targets {
+                for (mac, t) in &targets {
                     for addr in [t.reserved_ipv4, t.static_ipv4].into_iter().flatten() {
-                        book.insert(addr, t.machine.id);
+                        book.insert(addr, (t.machine.id, *mac));
                     }
                 }
                 self.address_book.replace(book);

@@ -9,8 +9,6 @@ use mr_provisioner_core::accounts;
 use mr_provisioner_core::store::sea::SeaStore;
 use mr_provisioner_server::config::{Config, admin_password_from_env};
 use mr_provisioner_server::state::AppState;
-use poem::Server;
-use poem::listener::TcpAcceptor;
 use secrecy::ExposeSecret;
 
 use super::database::{self, Purpose};
@@ -103,7 +101,6 @@ pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
         )
     })?;
     let bound = listener.local_addr()?;
-    let acceptor = TcpAcceptor::from_tokio(listener)?;
     let timeout = Duration::from_secs(config.http.shutdown_timeout_secs);
     let state = AppState::new(Arc::new(store.clone()), config.clone());
     let stop = tokio_util::sync::CancellationToken::new();
@@ -125,10 +122,13 @@ pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
     tracing::info!(address = %bound, "listening");
     println!("mr-provisioner listening on http://{bound}");
     std::io::stdout().flush().ok();
-    Server::new_with_acceptor(acceptor)
-        .run_with_graceful_shutdown(mr_provisioner_server::app(state), shutdown, Some(timeout))
-        .await
-        .context("the HTTP server failed")?;
+    mr_provisioner_server::http_server::serve(
+        listener,
+        mr_provisioner_server::app(state),
+        shutdown,
+        timeout,
+    )
+    .await;
     stop.cancel();
     while tasks.join_next().await.is_some() {}
     store.close().await.ok();

@@ -37,7 +37,8 @@ const MODULES: &[&str] = &[
     "kernel/drivers/net/virtio_net.ko",
 ];
 
-/// The GRUB modules built into the EFI image (network, TFTP and HTTP, Linux loader, serial).
+/// The GRUB modules built into the EFI image (network, TFTP and HTTP, Linux loader, serial;
+/// `minicmd` has `exit`, which the local-boot config runs).
 const GRUB_MODULES: &[&str] = &[
     "efinet",
     "tftp",
@@ -60,6 +61,7 @@ const GRUB_MODULES: &[&str] = &[
     "cat",
     "search",
     "tr",
+    "minicmd",
 ];
 
 /// `/init` of the initramfs (busybox sh).
@@ -211,7 +213,12 @@ impl Artifacts {
                 f.display()
             );
         }
-        let grub_tftp = cache.join("grubx64-tftp.efi");
+        // Named after what it is made of, so a change of modules makes a new one.
+        let recipe = format!("(tftp)/grub {}", GRUB_MODULES.join(" "));
+        let digest = recipe.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+        let grub_tftp = cache.join(format!("grubx64-tftp-{digest:016x}.efi"));
         if !grub_tftp.is_file() {
             let part = grub_tftp.with_extension("part");
             grub_image(&part, "(tftp)/grub");
