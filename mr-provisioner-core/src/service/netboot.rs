@@ -68,11 +68,14 @@ fn via(mut info: serde_json::Value, over_http: bool) -> serde_json::Value {
 /// How long the address book of [`Provisioner::boot_file`] is used before it is read again.
 const ADDRESS_BOOK_AGE: Duration = Duration::from_secs(5);
 
+/// Each known address with the machine and the interface (MAC) that hold it.
+type Addresses = HashMap<std::net::Ipv4Addr, (MachineId, MacAddr)>;
+
 /// Addresses of machines' interfaces (static, reserved, leased), read from the store when a
 /// file is served to an address that fetched no config (a bootloader is fetched first).
 #[derive(Debug, Default)]
 pub struct AddressBook {
-    book: Mutex<Option<(Instant, HashMap<std::net::Ipv4Addr, (MachineId, MacAddr)>)>>,
+    book: Mutex<Option<(Instant, Addresses)>>,
 }
 
 impl AddressBook {
@@ -85,7 +88,7 @@ impl AddressBook {
         }
     }
 
-    fn replace(&self, map: HashMap<std::net::Ipv4Addr, (MachineId, MacAddr)>) {
+    fn replace(&self, map: Addresses) {
         *self.book.lock().unwrap_or_else(|e| e.into_inner()) = Some((Instant::now(), map));
     }
 
