@@ -205,6 +205,8 @@ impl Provisioner {
     /// images): recent answers are forgotten at once.
     pub fn dhcp_changed(&self) {
         self.dhcp_cache.clear();
+        // The machines' addresses too (served files are attributed by them).
+        self.address_book.forget();
     }
 
     /// Records a DHCPDISCOVER (`discover`) or DHCPREQUEST from `mac`: a `DHCP_REQ` event of

@@ -200,7 +200,10 @@ impl Provisioner {
                         machine: None,
                     })
                 }
-                None => Err(not_found()),
+                None => {
+                    self.file_missing(client, &path, over_http).await;
+                    Err(not_found())
+                }
             };
         };
         let target = match request.key {
@@ -269,6 +272,36 @@ impl Provisioner {
             loader: request.loader,
             machine: target.map(|(t, _)| t.machine.id),
         })
+    }
+
+    /// Records a `TFTP_REQ` event with `"error": "file not found"` when a machine asks for
+    /// one of its own boot files (its bootloader, kernel or initrd) and it is not under the
+    /// root: the image's file was lost, and the machine cannot boot. Other missing names are
+    /// bootloaders probing (GRUB's module lists, pxelinux's modules) and are not news.
+    async fn file_missing(&self, client: Option<IpAddr>, path: &SafePath, over_http: bool) {
+        let Some(ip) = client else { return };
+        let Some((machine, mac)) = self.machine_at(ip).await else {
+            return;
+        };
+        let Ok(Some(target)) = self.store.machine_boot_by_mac(mac).await else {
+            return;
+        };
+        let name = path.as_str();
+        let own = target.bootloader.as_deref() == Some(name)
+            || target.kernel.as_ref().is_some_and(|k| k.filename == name)
+            || target.initrd.as_ref().is_some_and(|i| i.filename == name);
+        if own {
+            tracing::warn!(machine_id = %machine, file = name, client = %ip, "a machine's boot file is missing from the TFTP root");
+            self.event_later(
+                machine,
+                EventKind::TftpRequest,
+                via(
+                    json!({"filename": name, "error": "file not found"}),
+                    over_http,
+                ),
+            )
+            .await;
+        }
     }
 
     /// Records a `TFTP_REQ` event for a file served to `client` when the address belongs to

@@ -189,6 +189,30 @@ async fn network_boot(
         ],
     );
     report_steps(name, &events, &loader_name, &kernel, &initrd);
+    // The files fetched are the bytes we hold: what our TFTP server sends for them, as a
+    // client in the lab's network gets it, is the artifact the admin uploaded.
+    for (stored, original) in [
+        (&kernel, &w.lab.artifacts.kernel),
+        (&initrd, &w.lab.artifacts.initrd),
+    ] {
+        let fetched = w.lab.dir().join(format!("fetched-{name}"));
+        let out = mr_provisioner_tests::dhcp_lab::run_bounded(
+            w.lab
+                .command("curl")
+                .args(["-sS", "--tftp-blksize", "1408", "-o"])
+                .arg(&fetched)
+                .arg(format!("tftp://{}/{stored}", w.lab.bridge_ip())),
+            Duration::from_secs(60),
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let want = std::fs::read(original).expect("artifact");
+        let got = std::fs::read(&fetched).expect("the fetched file");
+        assert!(got == want, "{stored}: not the uploaded bytes");
+    }
     m.guest.serial()
 }
 
@@ -553,6 +577,67 @@ fn unknown_mac_is_discovered_and_not_netbooted() {
         assert!(waited.is_ok(), "{}", tail(&serial, 30));
         assert!(!serial.contains(MARKER), "{}", tail(&serial, 30));
         step(name, "back to the BIOS", start);
+    });
+}
+
+/// A bootloader whose file was lost from the TFTP root (the image is still in the
+/// inventory): the firmware gets "file not found" at once, the machine's events say which
+/// file, and nothing hangs.
+#[test]
+fn missing_bootloader_is_an_event_not_a_hang() {
+    scenario("missing-loader", Duration::from_secs(300), |w| async move {
+        let name = "lost-1";
+        let start = Instant::now();
+        let t = &w.lab.admin_token;
+        let image = json!({"type": "bootloader", "arch": "x86_64", "public": true});
+        let loader = w
+            .lab
+            .upload_bytes(
+                t,
+                &image,
+                "pxelinux.0",
+                std::fs::read(&w.lab.artifacts.pxelinux).expect("pxelinux"),
+            )
+            .await;
+        assert_eq!(loader.status, 201, "{}", loader.text);
+        w.admin(
+            Method::POST,
+            "/api/v1/arch/1/subarch",
+            json!({"name": "bios-lost", "bootloader_id": loader.json["id"], "efiboot": false}),
+        )
+        .await;
+        let file = loader.json["name"].as_str().expect("name").to_string();
+        std::fs::remove_file(w.lab.dir().join("data/tftp").join(&file))
+            .expect("remove the bootloader's file");
+        let m = w.machine_with(name, Firmware::Bios, "bios-lost", "").await;
+        w.choose_images(&m, &kernel_opts(name), None).await;
+        w.power(&m, "pxe_reboot").await;
+        let events = events_when(w, m.machine_id, |e| {
+            e.iter()
+                .any(|(k, i, _)| k == "TFTP_REQ" && i["error"] == "file not found")
+        })
+        .await;
+        let missing = events
+            .iter()
+            .find(|(k, i, _)| k == "TFTP_REQ" && i["error"] == "file not found");
+        assert!(
+            missing.is_some_and(|(_, i, _)| i["filename"] == file.as_str()),
+            "no event for the missing bootloader:\n{events:?}\n{}",
+            tail(&m.guest.serial(), 30)
+        );
+        step(name, "missing bootloader reported", start);
+        // iPXE was told at once and says so (it then tries its other boot devices).
+        let told = m
+            .guest
+            .wait_serial(Duration::from_secs(60), |s| s.contains("No such file"))
+            .await;
+        assert!(told.is_ok(), "{}", tail(&m.guest.serial(), 30));
+        assert!(!m.guest.serial().contains(MARKER));
+        w.power(&m, "off").await;
+        m.guest
+            .wait_off(Duration::from_secs(30))
+            .await
+            .expect("powered off");
     });
 }
 
