@@ -465,3 +465,71 @@ async fn override_templates_from_a_directory() {
     assert!(!r.text.contains("# site override") && r.text.contains("admin/vmlinuz-6.1"));
     s.finish().await;
 }
+
+server_test!(http_boot_knows_a_machine_by_its_address, |s| {
+    let lab = lab(s).await;
+    // m1 holds 127.0.0.1 (a lease, as Kea's would be recorded).
+    s.store
+        .lease_upsert(
+            MAC.parse::<MacAddr>().unwrap(),
+            Some("127.0.0.1".parse().unwrap()),
+            mr_provisioner_core::model::now(),
+        )
+        .await
+        .unwrap();
+    s.state.provisioner.dhcp_changed();
+    // GRUB started by UEFI HTTP boot knows no MAC and asks for its default config: over
+    // HTTP, the asking address makes it m1's, loading over HTTP.
+    let r = s
+        .client
+        .get(s.url("/boot/grub/grub.cfg"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let text = r.text().await.unwrap();
+    assert!(
+        text.contains("linux ($root)/boot/admin/vmlinuz-6.1 "),
+        "{text}"
+    );
+    assert!(text.contains(&format!("BOOTIF=01-{MAC_DASHED}")), "{text}");
+    // Over TFTP (and the proxy) a default name stays the local-boot config.
+    let r = s
+        .client
+        .get(s.url("/tftp/"))
+        .header("X-TFTP-IP", "127.0.0.1")
+        .header("X-TFTP-File", "grub/grub.cfg")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.text().await.unwrap().trim(), "exit");
+    // m1's initrd is in the inventory but not on disk: 404 at once, and an event says so.
+    let r = s
+        .client
+        .get(s.url("/boot/admin/initrd-6.1.gz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let e = events(s, lab.m1.id).await;
+    assert!(
+        e.iter()
+            .any(|e| e.info == serde_json::json!({"filename": "grub/grub.cfg", "via": "http"})),
+        "{e:?}"
+    );
+    assert!(
+        e.iter().any(|e| e.info
+            == serde_json::json!({"filename": "admin/initrd-6.1.gz", "error": "file not found", "via": "http"})),
+        "{e:?}"
+    );
+    // A file that is nobody's boot file is not news.
+    let r = s
+        .client
+        .get(s.url("/boot/admin/nothing"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let after = events(s, lab.m1.id).await;
+    assert_eq!(after.len(), e.len(), "{after:?}");
+});
