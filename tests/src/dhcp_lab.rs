@@ -758,3 +758,52 @@ pub fn strip_json_comments(text: &str) -> String {
     }
     out
 }
+
+/// Writes the Kea configuration `conf` into `dir`, checks it with `kea-dhcp4 -t`, and starts
+/// `kea-dhcp4 -c` on it (its pid and lock files in `dir`, its log `dir/kea-dhcp4.log`),
+/// waiting until it has started; panics with Kea's words if the configuration is refused or
+/// Kea opens no socket. `command` makes a command running a program where Kea must run (a
+/// test link's or the boot lab's namespace).
+pub async fn start_kea(
+    command: impl Fn(&Path) -> Command,
+    kea_dhcp4: &Path,
+    conf: &serde_json::Value,
+    dir: &Path,
+) -> Daemon {
+    let conf_path = dir.join("kea-dhcp4.json");
+    std::fs::write(
+        &conf_path,
+        serde_json::to_string_pretty(conf).expect("JSON"),
+    )
+    .expect("write the Kea configuration");
+    let kea_dir = dir.to_str().expect("UTF-8 path").to_string();
+    let with_dirs = |mut cmd: Command| {
+        cmd.env("KEA_PIDFILE_DIR", &kea_dir)
+            .env("KEA_LOCKFILE_DIR", &kea_dir);
+        cmd
+    };
+    let mut check = with_dirs(command(kea_dhcp4));
+    let check = run_bounded(check.arg("-t").arg(&conf_path), Duration::from_secs(20));
+    assert!(
+        check.status.success(),
+        "kea-dhcp4 -t: {}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let mut cmd = with_dirs(command(kea_dhcp4));
+    cmd.arg("-c").arg(&conf_path);
+    Daemon::start(
+        "kea-dhcp4",
+        &cmd,
+        &dir.join("kea-dhcp4.log"),
+        |log| {
+            assert!(
+                !log.contains("DHCPSRV_OPEN_SOCKET_FAIL"),
+                "Kea opened no socket:\n{log}"
+            );
+            log.contains("DHCP4_STARTED")
+        },
+        Duration::from_secs(20),
+    )
+    .await
+}

@@ -210,13 +210,16 @@ impl Provisioner {
             // GRUB started by UEFI HTTP boot knows no MAC of its own (the firmware tells it
             // none), so it asks for its default config: over HTTP, the address it asks from
             // says which machine it is.
-            ConfigKey::Default if over_http && request.loader == Loader::Grub => match client {
-                Some(ip) => match self.machine_at(ip).await {
+            ConfigKey::Default if over_http && request.loader == Loader::Grub => {
+                let asking = match client {
+                    Some(ip) => self.machine_at(ip).await,
+                    None => None,
+                };
+                match asking {
                     Some((_, mac)) => self.store.machine_boot_by_mac(mac).await?.map(|t| (t, mac)),
                     None => None,
-                },
-                None => None,
-            },
+                }
+            }
             ConfigKey::Default => None,
             ConfigKey::Mac(octets) => {
                 let mac = MacAddr(octets);
@@ -370,6 +373,16 @@ impl Provisioner {
     /// names: pxelinux's `ldlinux.c32` and modules, GRUB's `grub.cfg`-less modules.
     async fn by_upload_name(&self, path: &SafePath) -> Result<Option<SafePath>> {
         let wanted = path.as_str();
+        // Uploads live in directories of the root: a name in a directory that does not
+        // exist (GRUB's `grub/x86_64-efi/*.lst` probes, say) names no upload, and costs no
+        // query.
+        let dir = wanted.rsplit_once('/').map_or("", |(d, _)| d);
+        if !tokio::fs::metadata(self.files.root().join(dir))
+            .await
+            .is_ok_and(|m| m.is_dir())
+        {
+            return Ok(None);
+        }
         let prefix = format!("{wanted}.");
         let images = self.store.image_list(crate::store::Visibility::All).await?;
         let best = images

@@ -25,7 +25,6 @@ pub mod artifacts;
 pub mod chassis;
 pub mod world;
 
-use std::io::Write as _;
 use std::net::{Ipv4Addr, TcpListener};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -99,6 +98,14 @@ pub enum Firmware {
 }
 
 impl Firmware {
+    /// The subarch of arch `x86_64` the lab's world sets up for it.
+    pub fn subarch(self) -> &'static str {
+        match self {
+            Firmware::Bios => "bios",
+            Firmware::Uefi => "uefi",
+        }
+    }
+
     fn as_str(self) -> &'static str {
         match self {
             Firmware::Bios => "bios",
@@ -589,44 +596,10 @@ ipmitool = "{ipmitool}"
             "severity": "INFO",
             "output_options": [{"output": "stdout", "flush": true}],
         }]);
-        let path = self.dir.join("kea-dhcp4.json");
-        std::fs::write(&path, serde_json::to_string_pretty(&conf).expect("JSON"))
-            .expect("write the Kea configuration");
         let kea = locate("kea-dhcp4").expect("kea-dhcp4");
-        let dir = self.dir.display().to_string();
-        let check = run_bounded(
-            self.command(&kea)
-                .arg("-t")
-                .arg(&path)
-                .env("KEA_PIDFILE_DIR", &dir)
-                .env("KEA_LOCKFILE_DIR", &dir),
-            Duration::from_secs(20),
-        );
-        assert!(
-            check.status.success(),
-            "kea-dhcp4 -t: {}{}",
-            String::from_utf8_lossy(&check.stdout),
-            String::from_utf8_lossy(&check.stderr)
-        );
-        let mut cmd = self.command(&kea);
-        cmd.arg("-c")
-            .arg(&path)
-            .env("KEA_PIDFILE_DIR", &dir)
-            .env("KEA_LOCKFILE_DIR", &dir);
-        let daemon = Daemon::start(
-            "kea-dhcp4",
-            &cmd,
-            &self.dir.join("kea-dhcp4.log"),
-            |log| {
-                assert!(
-                    !log.contains("DHCPSRV_OPEN_SOCKET_FAIL"),
-                    "Kea opened no socket:\n{log}"
-                );
-                log.contains("DHCP4_STARTED")
-            },
-            Duration::from_secs(20),
-        )
-        .await;
+        let daemon =
+            crate::dhcp_lab::start_kea(|program| self.command(program), &kea, &conf, &self.dir)
+                .await;
         *self.kea.lock().unwrap() = Some(daemon);
     }
 
@@ -903,17 +876,6 @@ impl Guest {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         Ok(start.elapsed())
-    }
-
-    /// Appends a line to the guest's notes (the test's own record of what it saw).
-    pub fn note(&self, line: &str) {
-        if let Ok(mut f) = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.dir.join("notes.log"))
-        {
-            let _ = writeln!(f, "{line}");
-        }
     }
 }
 

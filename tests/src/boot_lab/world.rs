@@ -181,11 +181,8 @@ impl World {
     /// Sets up `name`: a guest with `firmware`, its BMC and machine (subarch `bios` or
     /// `uefi`), an engineer `<name>-eng` with an SSH key, the machine assigned to them.
     pub async fn machine(&self, name: &str, firmware: Firmware) -> Booted {
-        let subarch = match firmware {
-            Firmware::Bios => "bios",
-            Firmware::Uefi => "uefi",
-        };
-        self.machine_with(name, firmware, subarch, "").await
+        self.machine_with(name, firmware, firmware.subarch(), "")
+            .await
     }
 
     /// The same in `subarch`, the guest started with `qemu_extra` arguments.
@@ -284,6 +281,16 @@ impl World {
             )
             .await;
         assert_eq!(r.status, 202, "{state}: {}", r.text);
+    }
+
+    /// Powers the guest off through the API and waits (at most 30 s) until its QEMU has
+    /// exited.
+    pub async fn power_off(&self, m: &Booted) {
+        self.power(m, "off").await;
+        m.guest
+            .wait_off(Duration::from_secs(30))
+            .await
+            .expect("powered off");
     }
 
     /// A token of `user`, made with the CLI (as an admin hands one out).

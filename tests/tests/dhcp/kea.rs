@@ -138,45 +138,11 @@ async fn change(
 /// Kea with the example for `link` ([`for_link`]), checked first, then started on the
 /// link; ready once it says it started (and fails if it opened no socket).
 async fn start_kea(link: &DhcpLink, db: &KeaTestDb, kea_dhcp4: &Path) -> Daemon {
-    let conf_path = link.dir().join("kea-dhcp4.json");
-    let conf = for_link(link, db);
-    std::fs::write(
-        &conf_path,
-        serde_json::to_string_pretty(&conf).expect("JSON"),
-    )
-    .expect("write the Kea configuration");
-    let kea_dir = link.dir().to_str().expect("UTF-8 path").to_string();
-    let check = mr_provisioner_tests::dhcp_lab::run_bounded(
-        link.server_command(kea_dhcp4)
-            .arg("-t")
-            .arg(&conf_path)
-            .env("KEA_PIDFILE_DIR", &kea_dir)
-            .env("KEA_LOCKFILE_DIR", &kea_dir),
-        Duration::from_secs(20),
-    );
-    assert!(
-        check.status.success(),
-        "kea-dhcp4 -t: {}{}",
-        String::from_utf8_lossy(&check.stdout),
-        String::from_utf8_lossy(&check.stderr)
-    );
-    let mut cmd = link.server_command(kea_dhcp4);
-    cmd.arg("-c")
-        .arg(&conf_path)
-        .env("KEA_PIDFILE_DIR", &kea_dir)
-        .env("KEA_LOCKFILE_DIR", &kea_dir);
-    Daemon::start(
-        "kea-dhcp4",
-        &cmd,
-        &link.dir().join("kea-dhcp4.log"),
-        |log| {
-            assert!(
-                !log.contains("DHCPSRV_OPEN_SOCKET_FAIL"),
-                "Kea opened no socket:\n{log}"
-            );
-            log.contains("DHCP4_STARTED")
-        },
-        Duration::from_secs(20),
+    mr_provisioner_tests::dhcp_lab::start_kea(
+        |program| link.server_command(program),
+        kea_dhcp4,
+        &for_link(link, db),
+        link.dir(),
     )
     .await
 }

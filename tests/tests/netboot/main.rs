@@ -533,3 +533,45 @@ server_test!(http_boot_knows_a_machine_by_its_address, |s| {
     let after = events(s, lab.m1.id).await;
     assert_eq!(after.len(), e.len(), "{after:?}");
 });
+
+server_test!(bootloader_companions_by_their_upload_name, |s| {
+    lab(s).await;
+    let store = s.store.as_ref();
+    let arch = fixtures::arch(store, "x86_64").await;
+    let root = s.tftp_root();
+    // pxelinux uploaded as admin/pxelinux.0.<hex> asks for admin/ldlinux.c32.
+    for (name, bytes, kind) in [
+        (
+            "admin/ldlinux.c32.0123abcd",
+            b"old".as_slice(),
+            ImageKind::Bootloader,
+        ),
+        (
+            "admin/ldlinux.c32.89abcdef",
+            b"new".as_slice(),
+            ImageKind::Bootloader,
+        ),
+        (
+            "admin/menu.c32.0123abcd",
+            b"kernel!".as_slice(),
+            ImageKind::Kernel,
+        ),
+    ] {
+        std::fs::write(root.join(name), bytes).unwrap();
+        fixtures::image(store, arch.id, name, kind).await;
+    }
+    let get = |name: &str| {
+        let url = s.url(&format!("/boot/{name}"));
+        async move {
+            let r = s.client.get(url).send().await.unwrap();
+            (r.status().as_u16(), r.bytes().await.unwrap().to_vec())
+        }
+    };
+    // The newest bootloader uploaded under that name.
+    assert_eq!(get("admin/ldlinux.c32").await, (200, b"new".to_vec()));
+    // Only bootloaders, only the exact name plus an upload suffix, only in its directory.
+    assert_eq!(get("admin/menu.c32").await.0, 404);
+    assert_eq!(get("admin/ldlinux").await.0, 404);
+    assert_eq!(get("other/ldlinux.c32").await.0, 404);
+    assert_eq!(get("ldlinux.c32").await.0, 404);
+});
